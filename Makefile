@@ -1,0 +1,43 @@
+# Everyday verbs. Each target bootstraps .venv on first use and again only when
+# pyproject.toml changes, so `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
+SQUAD ?= ../shared/squad/squad_v1.1_dev.json
+
+.PHONY: setup run test lint bench eval clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The CPU build of torch goes in first, so nothing later pulls a CUDA build.
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+run: $(STAMP)
+	$(BIN)/quotebot run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot index tests bench
+	$(BIN)/ruff format --check bot index tests bench
+	$(BIN)/mypy
+
+eval: $(STAMP)
+	$(BIN)/quotebot eval $(SQUAD) --articles 24:48
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --squad $(SQUAD)
+
+clean:
+	rm -rf $(VENV) .quotebot

@@ -1,0 +1,1 @@
+"""Questions, answers, chat platforms and the command line."""

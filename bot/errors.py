@@ -1,0 +1,22 @@
+"""Errors that front ends may show to users; see :mod:`index.errors`."""
+
+from __future__ import annotations
+
+from index.errors import CorpusError, IndexUnavailableError, ModelError, QuotebotError
+
+__all__ = [
+    "ConfigError",
+    "CorpusError",
+    "IndexUnavailableError",
+    "ModelError",
+    "QuestionError",
+    "QuotebotError",
+]
+
+
+class ConfigError(QuotebotError):
+    """A required setting is missing or malformed."""
+
+
+class QuestionError(QuotebotError):
+    """The question cannot be answered as asked (empty, too long, ...)."""

@@ -1,0 +1,65 @@
+"""Rendering decisions shared by every front end: citations, truncation, wording.
+
+Platform adapters build their own message formats (embeds, Block Kit, terminal
+panels) from these pieces so that a rule is written once.
+"""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.answers import Answer, Quote, SourceInfo
+
+ELLIPSIS = "…"
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters on a word boundary, adding an ellipsis."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + ELLIPSIS
+
+
+def citation(quote: Quote) -> str:
+    """``Title, ¶ 3`` — the human-readable reference of a quote."""
+    return f"{quote.title}, ¶ {quote.paragraph}"
+
+
+def confidence_line(answer: Answer) -> str:
+    return messages.CONFIDENCE.format(label=answer.confidence_label)
+
+
+def shown_quotes(answer: Answer) -> tuple[Quote, ...]:
+    """The quotes a front end displays: the answer, or the closest matches."""
+    return answer.closest if answer.abstained else answer.quotes
+
+
+def plain_text(answer: Answer) -> str:
+    """A plain-text rendering, used by the terminal chat and as a notification fallback."""
+    lines: list[str] = []
+    if answer.truncated:
+        lines.append(messages.QUESTION_TRUNCATED.format(limit=len(answer.question)))
+    if answer.abstained:
+        lines.append(messages.NOT_FOUND)
+        if answer.closest:
+            lines.append(messages.CLOSEST_HEADER)
+    for n, quote in enumerate(shown_quotes(answer), start=1):
+        lines.append(f'[{n}] "{quote.text}"')
+        lines.append(f"    — {citation(quote)}" + (f" <{quote.source}>" if quote.source else ""))
+    lines.append(confidence_line(answer))
+    return "\n".join(lines)
+
+
+def sources_text(sources: list[SourceInfo]) -> str:
+    lines = []
+    for s in sources:
+        line = f"• {s.title} ({s.paragraphs} paragraphs)"
+        if s.source:
+            line += f" <{s.source}>"
+        lines.append(line)
+    return "\n".join(lines) if lines else "No documents are indexed."

@@ -1,0 +1,1 @@
+"""Documents, passages, vectors and search. Knows nothing of chat platforms."""

@@ -9,10 +9,12 @@ and whose ``paragraphs`` are exact offsets into that text.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -562,13 +564,14 @@ def _load_pdf(path: Path, doc_id: str) -> Document:
     if b"%PDF-" not in data[:1024]:
         raise CorpusError(f"{path}: not a PDF file.")
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise CorpusError(f"{path}: the PDF is encrypted.")
-        page_texts = [page.extract_text() or "" for page in reader.pages]
-        metadata = reader.metadata
-        title = _collapse(str(metadata.title or "")) if metadata else ""
-        date = _pdf_date(metadata)
+        with _quiet_pypdf():
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise CorpusError(f"{path}: the PDF is encrypted.")
+            page_texts = [page.extract_text() or "" for page in reader.pages]
+            metadata = reader.metadata
+            title = _collapse(str(metadata.title or "")) if metadata else ""
+            date = _pdf_date(metadata)
     except CorpusError:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
@@ -592,6 +595,20 @@ def _load_pdf(path: Path, doc_id: str) -> Document:
         paragraphs=tuple(paragraphs),
         date=date,
     )
+
+
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """Silence pypdf's own complaints: a damaged file gets one warning, from the caller."""
+    pypdf_logger = logging.getLogger("pypdf")
+    level = pypdf_logger.level
+    pypdf_logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        pypdf_logger.setLevel(level)
 
 
 def _pdf_paragraphs(text: str, start: int, end: int) -> list[Span]:

@@ -362,6 +362,35 @@ def test_skipped_files_are_logged_by_default(
     assert [r.getMessage() for r in caplog.records if "bad.txt" in r.getMessage()]
 
 
+def test_a_broken_pdf_costs_exactly_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "good.txt").write_text("Fine.\n", encoding="utf-8")
+    (tmp_path / "damaged.pdf").write_bytes(make_pdf([["Cut short."]])[:-40])
+
+    with caplog.at_level(logging.DEBUG):
+        load_corpus(tmp_path)
+
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "damaged.pdf" in lines[0]
+
+
+def test_two_given_files_with_the_same_name_keep_the_first(tmp_path: Path) -> None:
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.md").write_text(f"From {folder}.", encoding="utf-8")
+    warnings: list[str] = []
+
+    docs = load_corpus(
+        tmp_path / "corpus",
+        [tmp_path / "one" / "notes.md", tmp_path / "two" / "notes.md"],
+        warn=warnings.append,
+    )
+
+    assert [paragraph_texts(d) for d in docs] == [["From one."]]
+    assert len(warnings) == 1 and str(tmp_path / "two" / "notes.md") in warnings[0]
+
+
 def test_load_document_raises_for_a_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "data.txt"
     path.write_bytes(b"text\x00more")

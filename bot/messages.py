@@ -26,3 +26,27 @@ HELP = (
 )
 
 CONFIDENCE = "Confidence: {label}"
+
+# Slack adapter
+SLACK_SETTINGS_MISSING = (
+    "{names} not set: the Slack bot needs {needed} for {mode}; "
+    "set them in the environment or in .env."
+)
+SLACK_APP_TOKEN_KIND = (
+    "SLACK_APP_TOKEN must be an app-level token (xapp-…); create one under your Slack app's "
+    "Basic Information → App-Level Tokens with the connections:write scope."
+)
+SLACK_TOKEN_REJECTED = (
+    "Slack rejected SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token (xoxb-…) "
+    "from your Slack app's OAuth & Permissions page."
+)
+SLACK_APP_TOKEN_REJECTED = (
+    "Slack rejected SLACK_APP_TOKEN ({reason}); create an app-level token with the "
+    "connections:write scope under Basic Information → App-Level Tokens."
+)
+SLACK_UNREACHABLE = "Cannot reach the Slack Web API at {url}; check the network or SLACK_API_URL."
+SLACK_SHARE = "Share in channel"
+SLACK_SHARED_BY = "Shared by {user}"
+SLACK_SHARE_UNKNOWN = "That answer is too old to share; please ask again."
+SLACK_VOTE_UP = "👍"
+SLACK_VOTE_DOWN = "👎"

@@ -1,0 +1,136 @@
+"""Block Kit rendering of answers for Slack.
+
+Everything that reaches Slack as ``mrkdwn`` passes through :func:`escape`, so
+text from the corpus or from a question can neither ping ``@channel`` nor
+forge a link. Slack's limits are enforced here: a section's text is at most
+3,000 characters and a message has at most 50 blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from bot import messages, render
+from bot.answers import Answer, Quote
+
+SECTION_LIMIT = 3000  # characters of text in a section or a context element
+MAX_BLOCKS = 50  # blocks in one message
+FALLBACK_LIMIT = 3000  # the notification text sent alongside the blocks
+TITLE_LIMIT = 200
+
+ACTION_VOTE_UP = "quotebot_vote_up"
+ACTION_VOTE_DOWN = "quotebot_vote_down"
+ACTION_SHARE = "quotebot_share"
+ACTIONS_BLOCK = "quotebot_actions"
+
+Block = dict[str, Any]
+
+_SAFE_URL = re.compile(r"https?://[^\s<>|]+")
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's ``mrkdwn`` treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of user-typed text (slash commands and messages)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def fit(text: str, limit: int, rendered: Callable[[str], str] = escape) -> str:
+    """``rendered(cut)`` for the longest word-boundary cut of ``text`` that stays within ``limit``.
+
+    Escaping can make text longer, so the cut is found by shrinking the
+    budget until the rendered form fits; the loop ends because the budget
+    strictly decreases and an empty cut always fits.
+    """
+    budget = len(text)
+    while True:
+        out = rendered(render.truncate(text, budget))
+        excess = len(out) - limit
+        if excess <= 0 or budget <= 0:
+            return out
+        # One source character renders as at most six ("&amp;" or ">" plus a newline).
+        budget -= max(1, excess // 6)
+
+
+def blockquote(text: str) -> str:
+    """``text`` as an escaped mrkdwn block quote: every line starts with ``>``."""
+    return "\n".join(">" + escape(line) for line in text.splitlines() or [""])
+
+
+def citation(quote: Quote, number: int) -> str:
+    """``*[1]* Title, ¶ 2``, the title linked to the document when it has a web address."""
+    title = escape(render.truncate(quote.title, TITLE_LIMIT))
+    if _SAFE_URL.fullmatch(quote.source):
+        title = f"<{escape(quote.source)}|{title}>"
+    return f"*[{number}]* {title}, ¶ {quote.paragraph}"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def answer_blocks(answer: Answer, *, shareable: bool, shared_by: str = "") -> list[Block]:
+    """The Block Kit message for ``answer``.
+
+    ``shareable`` adds the "Share in channel" button (ephemeral answers);
+    ``shared_by`` is the Slack user id of whoever shared it publicly.
+    """
+    head: list[Block] = [_section("*" + fit(answer.question, SECTION_LIMIT - 2) + "*")]
+    if shared_by and _USER_ID.fullmatch(shared_by):
+        head.append(_context(messages.SLACK_SHARED_BY.format(user=f"<@{shared_by}>")))
+    if answer.truncated:
+        head.append(_context(messages.QUESTION_TRUNCATED.format(limit=len(answer.question))))
+    if answer.abstained:
+        head.append(_section("*" + escape(messages.NOT_FOUND) + "*"))
+        if answer.closest:
+            head.append(_context(escape(messages.CLOSEST_HEADER)))
+
+    buttons = [
+        _button(messages.SLACK_VOTE_UP, ACTION_VOTE_UP, answer.id),
+        _button(messages.SLACK_VOTE_DOWN, ACTION_VOTE_DOWN, answer.id),
+    ]
+    if shareable:
+        buttons.append(_button(messages.SLACK_SHARE, ACTION_SHARE, answer.id, style="primary"))
+    tail: list[Block] = [
+        _context(escape(render.confidence_line(answer))),
+        {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": buttons},
+    ]
+
+    body: list[Block] = []
+    room = MAX_BLOCKS - len(head) - len(tail)
+    for number, quote in enumerate(render.shown_quotes(answer)[: room // 2], start=1):
+        body.append(_section(fit(quote.text, SECTION_LIMIT, blockquote)))
+        body.append(_context(citation(quote, number)))
+    return head + body + tail
+
+
+def fallback_text(answer: Answer) -> str:
+    """The plain notification text Slack shows where blocks cannot be rendered."""
+    return fit(render.plain_text(answer), FALLBACK_LIMIT)
+
+
+def notice(text: str) -> str:
+    """A short user-facing message (help, errors, thanks) made safe for mrkdwn."""
+    return fit(text, SECTION_LIMIT)

@@ -1,0 +1,389 @@
+"""The Slack front end, on slack-bolt: ``/ask``, ``/sources``, mentions, vote and share buttons.
+
+Two ways to connect, one bolt ``App``:
+
+* Socket Mode (``SLACK_APP_TOKEN`` + ``SLACK_BOT_TOKEN``): the app opens a
+  websocket to Slack, so no public URL is needed. It uses slack-sdk's built-in
+  Socket Mode client, which has no extra dependencies.
+* HTTP mode (``SLACK_BOT_TOKEN`` + ``SLACK_SIGNING_SECRET``): Slack POSTs
+  events, slash commands and button clicks to ``/slack/events``; bolt checks
+  every request's signature and timestamp and answers 401 when they are wrong.
+
+The app runs with ``process_before_response=True``: each listener's ``ack``
+function runs on the request thread and returns at once, and the answering runs
+in bolt's lazy listeners on a worker pool, so Slack's 3-second deadline holds
+however busy the service is.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import Ack, App, Respond
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot import messages
+from bot.answers import Answer
+from bot.config import Settings
+from bot.cooldown import Cooldown
+from bot.errors import ConfigError, QuotebotError
+from bot.feedback import DOWN, UP, FeedbackStore
+from bot.render import sources_text
+from bot.slack_blocks import (
+    ACTION_SHARE,
+    ACTION_VOTE_DOWN,
+    ACTION_VOTE_UP,
+    answer_blocks,
+    fallback_text,
+    notice,
+    unescape,
+)
+
+if TYPE_CHECKING:
+    from bot.service import QuoteService
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+EVENTS_PATH = "/slack/events"
+WORKERS = 8  # threads answering questions; acks never wait for them
+RECENT = 2048  # event ids and answers remembered for de-duplication and sharing
+API_TIMEOUT = 15  # seconds for one Web API call
+
+
+class Recent:
+    """A bounded, thread-safe map that forgets its oldest entries first."""
+
+    def __init__(self, size: int = RECENT) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: Hashable, value: Any = True) -> bool:
+        """Store ``key``; False when it was already there (then nothing changes)."""
+        with self._lock:
+            if key in self._items:
+                return False
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return True
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._items.get(key)
+
+
+def check_settings(settings: Settings, *, http: bool) -> None:
+    """Raise :class:`ConfigError` naming the variables the chosen mode still needs."""
+    if http:
+        needed = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+        values = [settings.slack_bot_token, settings.slack_signing_secret]
+        mode = "HTTP mode (--http)"
+    else:
+        needed = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
+        values = [settings.slack_bot_token, settings.slack_app_token]
+        mode = "Socket Mode (or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET with --http)"
+    missing = [name for name, value in zip(needed, values, strict=True) if not value]
+    if missing:
+        raise ConfigError(
+            messages.SLACK_SETTINGS_MISSING.format(
+                names=" and ".join(missing), needed=" and ".join(needed), mode=mode
+            )
+        )
+    if not http and not settings.slack_app_token.startswith("xapp-"):
+        raise ConfigError(messages.SLACK_APP_TOKEN_KIND)
+
+
+def check_token(client: WebClient, api_url: str) -> dict[str, Any]:
+    """Call ``auth.test``; a rejected token or an unreachable API becomes one clear line."""
+    try:
+        return dict(client.auth_test().data)  # type: ignore[arg-type]
+    except SlackApiError as exc:
+        reason = exc.response.get("error", "unknown error")
+        raise ConfigError(messages.SLACK_TOKEN_REJECTED.format(reason=reason)) from None
+    except (OSError, SlackClientError):
+        log.debug("auth.test failed", exc_info=True)
+        raise QuotebotError(messages.SLACK_UNREACHABLE.format(url=api_url)) from None
+
+
+class SlackBot:
+    """A bolt ``App`` wired to the answering service, plus the ways to serve it.
+
+    Building it checks the bot token with ``auth.test``. Call :meth:`close`
+    when done; it stops the Socket Mode connection and the worker threads.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: QuoteService,
+        feedback: FeedbackStore,
+        *,
+        workers: int = WORKERS,
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.feedback = feedback
+        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.client = WebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT
+        )
+        identity = check_token(self.client, settings.slack_api_url)
+        self.bot_user_id = str(identity.get("user_id", ""))
+        log.info("Slack: signed in as %s in %s", identity.get("user"), identity.get("team"))
+        self._events = Recent()
+        self._answers = Recent()
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="quotebot-slack")
+        self._socket: SocketModeHandler | None = None
+        self.app = App(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret,
+            process_before_response=True,
+            listener_executor=self._executor,
+            logger=logging.getLogger("bot.slack_bolt"),
+            name="quotebot",
+        )
+        self._register()
+
+    # -- wiring ---------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.command("/ask")(ack=self._ack_ask, lazy=[self._answer_command])
+        app.command("/sources")(self._sources)
+        app.event("app_mention")(ack=_ack, lazy=[self._answer_mention])
+        app.action(ACTION_VOTE_UP)(ack=_ack, lazy=[self._vote])
+        app.action(ACTION_VOTE_DOWN)(ack=_ack, lazy=[self._vote])
+        app.action(ACTION_SHARE)(ack=_ack, lazy=[self._share])
+
+    def socket_mode(self) -> SocketModeHandler:
+        """Connect to Slack over Socket Mode (returns once connected; :meth:`close` ends it)."""
+        handler = SocketModeHandler(
+            self.app, app_token=self.settings.slack_app_token, web_client=self.client
+        )
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            handler.close()
+            reason = exc.response.get("error", "unknown error")
+            raise ConfigError(messages.SLACK_APP_TOKEN_REJECTED.format(reason=reason)) from None
+        except (OSError, SlackClientError):
+            handler.close()
+            log.debug("Socket Mode connection failed", exc_info=True)
+            raise QuotebotError(
+                messages.SLACK_UNREACHABLE.format(url=self.settings.slack_api_url)
+            ) from None
+        self._socket = handler
+        return handler
+
+    def http_server(self, host: str, port: int) -> WSGIServer:
+        """A threaded HTTP server for ``/slack/events``; the caller runs ``serve_forever``."""
+        if not self.settings.slack_signing_secret:
+            raise ConfigError(
+                messages.SLACK_SETTINGS_MISSING.format(
+                    names="SLACK_SIGNING_SECRET",
+                    needed="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+                    mode="HTTP mode (--http)",
+                )
+            )
+        return make_server(
+            host,
+            port,
+            SlackRequestHandler(self.app, path=EVENTS_PATH),
+            server_class=_ThreadingWSGIServer,
+            handler_class=_LoggingRequestHandler,
+        )
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        self._executor.shutdown(wait=True)
+
+    # -- slash commands -------------------------------------------------------
+
+    def _ack_ask(self, ack: Ack, command: dict[str, Any]) -> None:
+        if not command.get("text", "").strip():
+            ack(text=notice(messages.HELP), response_type="ephemeral")
+        else:
+            ack()
+
+    def _answer_command(self, command: dict[str, Any], respond: Respond) -> None:
+        question = unescape(command.get("text", "")).strip()
+        if not question:
+            return  # the ack has shown the help
+        with replying(lambda text: respond(text=notice(text), response_type="ephemeral")):
+            wait = self.cooldown.retry_after(command.get("user_id", ""))
+            if wait > 0:
+                respond(
+                    text=notice(messages.COOLDOWN.format(seconds=wait)), response_type="ephemeral"
+                )
+                return
+            answer = self._answer(question)
+            respond(
+                text=fallback_text(answer),
+                blocks=answer_blocks(answer, shareable=True),
+                response_type="ephemeral",
+            )
+
+    def _sources(self, ack: Ack) -> None:
+        with replying(lambda text: ack(text=notice(text))):
+            ack(text=notice(sources_text(self.service.sources())), response_type="ephemeral")
+
+    # -- mentions -------------------------------------------------------------
+
+    def _answer_mention(
+        self, body: dict[str, Any], event: dict[str, Any], client: WebClient
+    ) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return  # other bots (bolt already drops our own messages) and edits
+        key = body.get("event_id") or (event.get("channel"), event.get("ts"))
+        if not self._events.add(key):
+            log.info("Slack: event %s was already handled; ignoring the retry", key)
+            return
+        channel, user = event["channel"], event.get("user", "")
+        thread_ts = event.get("thread_ts") or event["ts"]
+
+        def private(text: str) -> None:
+            client.chat_postEphemeral(
+                channel=channel, user=user, thread_ts=thread_ts, text=notice(text)
+            )
+
+        question = unescape(self._without_own_mention(event.get("text", ""))).strip()
+        with replying(private):
+            if not question:
+                private(messages.HELP)
+                return
+            wait = self.cooldown.retry_after(user)
+            if wait > 0:
+                private(messages.COOLDOWN.format(seconds=wait))
+                return
+            answer = self._answer(question)
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=fallback_text(answer),
+                blocks=answer_blocks(answer, shareable=False),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+
+    def _without_own_mention(self, text: str) -> str:
+        if not self.bot_user_id:
+            return text
+        return re.sub(rf"<@{re.escape(self.bot_user_id)}(\|[^>]*)?>", " ", text)
+
+    # -- buttons --------------------------------------------------------------
+
+    def _vote(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        def private(text: str) -> None:
+            respond(text=notice(text), response_type="ephemeral", replace_original=False)
+
+        with replying(private):
+            vote = UP if action.get("action_id") == ACTION_VOTE_UP else DOWN
+            known = self.feedback.vote(action.get("value", ""), PLATFORM, body["user"]["id"], vote)
+            private(messages.FEEDBACK_THANKS if known else messages.FEEDBACK_UNKNOWN)
+
+    def _share(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        def private(text: str) -> None:
+            respond(text=notice(text), response_type="ephemeral", replace_original=False)
+
+        with replying(private):
+            answer: Answer | None = self._answers.get(action.get("value", ""))
+            if answer is None:
+                private(messages.SLACK_SHARE_UNKNOWN)
+                return
+            respond(
+                text=fallback_text(answer),
+                blocks=answer_blocks(answer, shareable=False, shared_by=body["user"]["id"]),
+                response_type="in_channel",
+                replace_original=False,
+            )
+            # The asker's private copy becomes a note, so it cannot be shared twice.
+            respond(text=notice(messages.SHARED), replace_original=True)
+
+    # -- shared steps ---------------------------------------------------------
+
+    def _answer(self, question: str) -> Answer:
+        answer = self.service.ask(question)
+        self.feedback.remember(answer, PLATFORM)
+        self._answers.add(answer.id, answer)
+        return answer
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+@contextmanager
+def replying(reply: Callable[[str], object]) -> Iterator[None]:
+    """Turn a failure into a reply: a :class:`QuotebotError`'s own message, else an apology.
+
+    The traceback goes to the log only; ``str(exc)`` of an unexpected error
+    never reaches a chat message.
+    """
+    try:
+        yield
+    except QuotebotError as exc:
+        log.info("Slack: %s", exc)
+        _send_quietly(reply, str(exc))
+    except Exception:
+        log.exception("Slack: answering failed")
+        _send_quietly(reply, messages.GENERIC_ERROR)
+
+
+def _send_quietly(reply: Callable[[str], object], text: str) -> None:
+    try:
+        reply(text)
+    except Exception:
+        log.exception("Slack: could not send the error message")
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _LoggingRequestHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        log.debug("Slack HTTP: " + format, *args)
+
+
+def run(
+    settings: Settings,
+    service: QuoteService,
+    feedback: FeedbackStore,
+    *,
+    http: bool = False,
+    port: int = 3000,
+    host: str = "0.0.0.0",
+) -> None:
+    """Run the Slack bot until interrupted: Socket Mode, or HTTP mode with ``http=True``."""
+    check_settings(settings, http=http)
+    bot = SlackBot(settings, service, feedback)
+    try:
+        if http:
+            server = bot.http_server(host, port)
+            log.info("Slack: listening on http://%s:%d%s", host, server.server_port, EVENTS_PATH)
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()
+        else:
+            bot.socket_mode()
+            log.info("Slack: connected over Socket Mode")
+            threading.Event().wait()
+    finally:
+        bot.close()

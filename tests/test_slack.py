@@ -1,0 +1,430 @@
+"""The Slack bot in HTTP mode: real signed requests to the unmodified slack-bolt app on loopback.
+
+A loopback fake of Slack's Web API and of ``response_url`` records what the
+app sends back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import ProxyHandler, Request, build_opener
+
+import pytest
+from fake_slack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    CHANNEL,
+    SIGNING_SECRET,
+    USER,
+    FakeSlack,
+    StandInService,
+    button_click,
+    button_value,
+    mention_event,
+    slash_command,
+    texts,
+)
+from slack_sdk.signature import SignatureVerifier
+
+from bot import messages
+from bot.answers import Answer, Quote
+from bot.config import Settings
+from bot.errors import ConfigError, QuotebotError
+from bot.feedback import FeedbackStore
+from bot.slack_blocks import ACTION_SHARE, ACTION_VOTE_DOWN, ACTION_VOTE_UP, MAX_BLOCKS
+from bot.slack_bot import SlackBot, run
+
+QUESTION = "How did the council vote?"
+VOTE_SENTENCE = "passed in a 10-0 vote"
+ACK_DEADLINE = 3.0  # seconds Slack waits for an acknowledgement
+
+
+@pytest.fixture
+def qs(request: pytest.FixtureRequest) -> Any:
+    """The real service from conftest when it exists, else a stand-in over the seed article."""
+    try:
+        return request.getfixturevalue("service")
+    except pytest.FixtureLookupError:
+        return StandInService()
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def settings_for(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.api_url,
+        "feedback_db": tmp_path / "feedback.sqlite3",
+        "cooldown_rate": 100,
+    }
+    values.update(overrides)
+    return replace(Settings(), **values)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    seconds: float
+
+
+@dataclass
+class Running:
+    fake: FakeSlack
+    bot: SlackBot
+    feedback: FeedbackStore
+    url: str
+    stop: Any  # stops the server and waits for every answer in flight
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """POST ``body`` signed the way Slack signs requests."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        request = Request(
+            self.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signature,
+                **(headers or {}),
+            },
+        )
+        opener = build_opener(ProxyHandler({}))
+        start = time.monotonic()
+        try:
+            with opener.open(request, timeout=10) as response:
+                return Reply(response.status, response.read().decode(), time.monotonic() - start)
+        except HTTPError as error:
+            return Reply(error.code, error.read().decode(), time.monotonic() - start)
+
+    def ask(self, text: str, target: str, **kwargs: Any) -> Reply:
+        form = urlencode(slash_command(text, self.fake.response_url(target)))
+        return self.post(form, "application/x-www-form-urlencoded", **kwargs)
+
+    def event(self, payload: dict[str, Any], **kwargs: Any) -> Reply:
+        return self.post(json.dumps(payload), "application/json", **kwargs)
+
+    def click(self, action_id: str, value: str, target: str) -> Reply:
+        payload = button_click(action_id, value, self.fake.response_url(target))
+        form = urlencode({"payload": json.dumps(payload)})
+        return self.post(form, "application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def slack(qs: Any, tmp_path: Path) -> Iterator[Running]:
+    with FakeSlack() as fake:
+        yield from serve(fake, qs, tmp_path)
+
+
+def serve(fake: FakeSlack, service: Any, tmp_path: Path) -> Iterator[Running]:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    bot = SlackBot(settings_for(fake, tmp_path), service, feedback)
+    server = bot.http_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    stopped = False
+
+    def stop() -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+            bot.close()
+
+    url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    try:
+        yield Running(fake, bot, feedback, url, stop)
+    finally:
+        stop()
+        feedback.close()
+
+
+def answer_of(sent: Any) -> tuple[str, list[dict[str, Any]]]:
+    return sent.data.get("text", ""), sent.data.get("blocks", [])
+
+
+# -- /ask ------------------------------------------------------------------------------
+
+
+def test_ask_is_acknowledged_at_once_then_answered_privately_with_citations(
+    slack: Running,
+) -> None:
+    reply = slack.ask(QUESTION, "ask")
+
+    assert reply.status == 200
+    assert reply.seconds < ACK_DEADLINE
+    (sent,) = slack.fake.wait_calls("response_url", target="ask")
+    assert sent.data["response_type"] == "ephemeral"
+    shown = "\n".join(texts(sent.data["blocks"]))
+    assert VOTE_SENTENCE in shown
+    # The quote is a mrkdwn block quote and its numbered citation names title and paragraph.
+    quote_line = next(t for t in texts(sent.data["blocks"]) if VOTE_SENTENCE in t)
+    assert quote_line.startswith(">")
+    assert "Denver City Council passes ordinance" in shown and ", ¶ 2" in shown
+    assert "*[1]*" in shown
+    assert "Confidence:" in shown
+    assert button_value(sent.data["blocks"], ACTION_SHARE)
+    assert len(sent.data["blocks"]) <= MAX_BLOCKS
+
+
+def test_ask_without_a_question_shows_the_help(slack: Running) -> None:
+    reply = slack.ask("   ", "empty")
+
+    assert reply.status == 200
+    # The help is the immediate (ephemeral) response; "<question>" is escaped, not a link.
+    help_text = json.loads(reply.body)["text"]
+    assert "/ask &lt;question&gt;" in help_text
+    assert "quoting the passages" in help_text
+    slack.stop()
+    assert slack.fake.calls("response_url", target="empty") == []
+
+
+def test_sources_lists_the_documents(slack: Running) -> None:
+    form = urlencode({**slash_command("", slack.fake.response_url("src")), "command": "/sources"})
+    reply = slack.post(form, "application/x-www-form-urlencoded")
+
+    assert reply.status == 200
+    assert "Denver City Council passes ordinance" in json.loads(reply.body)["text"]
+
+
+# -- mentions ----------------------------------------------------------------------------
+
+
+def test_mention_is_answered_in_a_thread_and_follow_ups_stay_there(slack: Running) -> None:
+    reply = slack.event(mention_event(f"<@{BOT_USER_ID}> {QUESTION}", ts="1700000000.000100"))
+
+    assert reply.status == 200
+    assert reply.seconds < ACK_DEADLINE
+    (post,) = slack.fake.wait_calls("chat.postMessage")
+    assert post.data["channel"] == CHANNEL
+    assert post.data["thread_ts"] == "1700000000.000100"
+    _, blocks = answer_of(post)
+    assert VOTE_SENTENCE in "\n".join(texts(blocks))
+    # Already public: votes but no share button.
+    assert button_value(blocks, ACTION_VOTE_UP)
+    with pytest.raises(AssertionError):
+        button_value(blocks, ACTION_SHARE)
+
+    follow_up = mention_event(
+        f"<@{BOT_USER_ID}> Who called the ordinance dangerous?",
+        event_id="Ev0002",
+        ts="1700000050.000300",
+        thread_ts="1700000000.000100",
+    )
+    assert slack.event(follow_up).status == 200
+    posts = slack.fake.wait_calls("chat.postMessage", count=2)
+    assert posts[1].data["thread_ts"] == "1700000000.000100"
+    assert "dangerous" in "\n".join(texts(posts[1].data["blocks"]))
+
+
+def test_a_retried_event_is_acknowledged_but_answered_once(slack: Running) -> None:
+    event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvRETRY")
+
+    first = slack.event(event)
+    retry = slack.event(
+        event, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+
+    assert (first.status, retry.status) == (200, 200)
+    slack.stop()
+    assert len(slack.fake.calls("chat.postMessage")) == 1
+
+
+def test_own_messages_and_other_bots_are_ignored(slack: Running) -> None:
+    from_other_bot = mention_event(
+        f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvBOT", user="UOTHERBOT", bot_id="BOTHER"
+    )
+    from_itself = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvSELF", user=BOT_USER_ID)
+
+    assert slack.event(from_other_bot).status == 200
+    assert slack.event(from_itself).status == 200
+    slack.stop()
+    assert slack.fake.calls("chat.postMessage") == []
+    assert slack.fake.calls("chat.postEphemeral") == []
+
+
+# -- buttons -------------------------------------------------------------------------------
+
+
+def test_vote_buttons_are_stored_in_the_feedback_store(slack: Running) -> None:
+    slack.ask(QUESTION, "ask")
+    (sent,) = slack.fake.wait_calls("response_url", target="ask")
+    answer_id = button_value(sent.data["blocks"], ACTION_VOTE_DOWN)
+
+    reply = slack.click(ACTION_VOTE_DOWN, answer_id, "vote")
+
+    assert reply.status == 200
+    assert reply.seconds < ACK_DEADLINE
+    (thanks,) = slack.fake.wait_calls("response_url", target="vote")
+    assert thanks.data["text"] == messages.FEEDBACK_THANKS
+    assert thanks.data["response_type"] == "ephemeral"
+    (vote,) = slack.feedback.votes()
+    assert (vote.platform, vote.question, vote.vote) == ("slack", QUESTION, "down")
+    assert vote.quote_ids  # the quotes that were shown are stored with the vote
+
+
+def test_share_posts_the_answer_in_the_channel(slack: Running) -> None:
+    slack.ask(QUESTION, "ask")
+    (sent,) = slack.fake.wait_calls("response_url", target="ask")
+
+    slack.click(ACTION_SHARE, button_value(sent.data["blocks"], ACTION_SHARE), "share")
+
+    public, note = slack.fake.wait_calls("response_url", count=2, target="share")
+    assert public.data["response_type"] == "in_channel"
+    assert public.data["replace_original"] is False
+    shown = "\n".join(texts(public.data["blocks"]))
+    assert VOTE_SENTENCE in shown
+    assert f"Shared by <@{USER}>" in shown
+    assert note.data["replace_original"] is True
+    assert note.data["text"] == messages.SHARED
+
+
+# -- security -------------------------------------------------------------------------------
+
+
+def test_bad_signature_and_replayed_timestamp_are_refused_with_nothing_sent(
+    slack: Running,
+) -> None:
+    event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvFORGED")
+
+    forged = slack.event(event, secret="not-the-signing-secret")
+    replayed = slack.ask(QUESTION, "old", timestamp=int(time.time()) - 6 * 60)
+    unsigned = Request(slack.url, data=json.dumps(event).encode(), method="POST")
+    with pytest.raises(HTTPError) as missing:
+        build_opener(ProxyHandler({})).open(unsigned, timeout=10)
+
+    assert (forged.status, replayed.status, missing.value.code) == (401, 401, 401)
+    slack.stop()
+    assert [s.kind for s in slack.fake.sent if s.kind != "auth.test"] == []
+
+
+def test_corpus_text_and_questions_cannot_ping_or_forge_links(tmp_path: Path) -> None:
+    hostile = "Vote now <!channel> & see <http://evil.example|the results> <@U123>"
+
+    class HostileService:
+        def ask(self, question: str) -> Answer:
+            quote = Quote(hostile, "x.md", "A <b> & c", 1, 0, len(hostile), 0.9)
+            return Answer(question=question, quotes=(quote,), abstained=False, confidence=0.9)
+
+    with FakeSlack() as fake:
+        for running in serve(fake, HostileService(), tmp_path):
+            # Slack escapes &, < and > in what users type.
+            running.ask("Did &lt;!channel&gt; &amp; &lt;@U123&gt; vote?", "ask")
+            (sent,) = fake.wait_calls("response_url", target="ask")
+
+    shown = "\n".join([sent.data["text"], *texts(sent.data["blocks"])])
+    for markup in ("<!channel>", "<@U123>", "<http://evil.example", "<b>", " & "):
+        assert markup not in shown
+    assert "&lt;!channel&gt;" in shown and "&amp;" in shown and "&lt;@U123&gt;" in shown
+
+
+def test_twenty_concurrent_asks_are_all_acknowledged_and_answered(slack: Running) -> None:
+    with ThreadPoolExecutor(20) as pool:
+        replies = list(pool.map(lambda n: slack.ask(QUESTION, f"q{n}"), range(20)))
+
+    assert [r.status for r in replies] == [200] * 20
+    assert max(r.seconds for r in replies) < ACK_DEADLINE
+    slack.fake.wait_calls("response_url", count=20)
+    answered = {s.target for s in slack.fake.calls("response_url")}
+    assert answered == {f"q{n}" for n in range(20)}
+    for sent in slack.fake.calls("response_url"):
+        assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_an_unexpected_error_shows_an_apology_and_logs_the_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenService:
+        def ask(self, question: str) -> Answer:
+            raise RuntimeError("disk /srv/secret/index is corrupt")
+
+    with FakeSlack() as fake, caplog.at_level(logging.ERROR):
+        for running in serve(fake, BrokenService(), tmp_path):
+            running.ask(QUESTION, "ask")
+            (sent,) = fake.wait_calls("response_url", target="ask")
+            running.event(mention_event(f"<@{BOT_USER_ID}> {QUESTION}"))
+            (private,) = fake.wait_calls("chat.postEphemeral")
+
+    assert sent.data["text"] == messages.GENERIC_ERROR
+    assert private.data["text"] == messages.GENERIC_ERROR
+    assert private.data["user"] == USER and private.data["thread_ts"] == "1700000000.000100"
+    assert all("secret" not in json.dumps(s.data) for s in fake.sent)
+    assert "RuntimeError: disk /srv/secret/index is corrupt" in caplog.text
+    assert fake.calls("chat.postMessage") == []
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+
+def test_run_names_the_missing_variables(tmp_path: Path) -> None:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    empty = Settings()
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN not set"):
+        run(empty, StandInService(), feedback)
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET not set"):
+        run(replace(empty, slack_bot_token=BOT_TOKEN), StandInService(), feedback, http=True)
+    with pytest.raises(ConfigError, match=r"xapp-"):
+        run(
+            replace(empty, slack_bot_token=BOT_TOKEN, slack_app_token=BOT_TOKEN),
+            StandInService(),
+            feedback,
+        )
+    feedback.close()
+
+
+def test_a_rejected_token_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with FakeSlack(bot_token="xoxb-the-real-one") as fake:
+        settings = settings_for(fake, tmp_path, slack_app_token=APP_TOKEN)
+        with pytest.raises(ConfigError) as rejected:
+            run(settings, StandInService(), feedback)
+        # The token check went to SLACK_API_URL, not to slack.com.
+        assert [s.kind for s in fake.sent] == ["auth.test"]
+    message = str(rejected.value)
+    assert "SLACK_BOT_TOKEN" in message and "invalid_auth" in message
+    assert BOT_TOKEN not in message and "\n" not in message
+    feedback.close()
+
+
+def test_an_unreachable_api_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with FakeSlack() as fake:
+        closed_url = fake.api_url  # nothing listens there once the fake has stopped
+    settings = replace(
+        Settings(), slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=closed_url
+    )
+    with pytest.raises(QuotebotError, match="Cannot reach the Slack Web API"):
+        run(settings, StandInService(), feedback)
+    feedback.close()

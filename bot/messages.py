@@ -27,6 +27,26 @@ HELP = (
 
 CONFIDENCE = "Confidence: {label}"
 
+# Discord adapter
+DISCORD_TOKEN_MISSING = (
+    "DISCORD_TOKEN is not set; put the bot token from the Discord Developer Portal "
+    "(your application → Bot → Reset Token) in DISCORD_TOKEN, in the environment or in .env."
+)
+DISCORD_TOKEN_REJECTED = (
+    "Discord rejected DISCORD_TOKEN ({reason}); reset the token in the Discord Developer "
+    "Portal (your application → Bot → Reset Token) and update DISCORD_TOKEN."
+)
+DISCORD_UNREACHABLE = "Cannot reach Discord at {url}; check the network or DISCORD_API_BASE."
+SOURCES_TITLE = "Sources"
+NO_SOURCES = "No documents are indexed."
+MORE_CONTEXT = "More context"
+CONTEXT_TITLE = "Context: {citation}"
+ASK_DESCRIPTION = "Ask a question about the documents; the answer quotes them verbatim."
+ASK_QUESTION_DESCRIPTION = "Your question, e.g. How did the council vote?"
+ASK_PRIVATE_DESCRIPTION = "Only you see the answer."
+SOURCES_DESCRIPTION = "List the documents the answers quote from."
+HELP_DESCRIPTION = "What this bot does and how to ask it."
+
 # Slack adapter
 SLACK_SETTINGS_MISSING = (
     "{names} not set: the Slack bot needs {needed} for {mode}; "

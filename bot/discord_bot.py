@@ -1,0 +1,356 @@
+"""The Discord front end: /ask, /sources, /help and the buttons under answers.
+
+A thin adapter over :class:`~bot.service.QuoteService`: each event becomes one
+service call, run in a worker thread so the gateway heartbeat never waits, and
+its result is rendered by :mod:`bot.discord_views`. Everything the bot sends
+pings nobody (``AllowedMentions.none()``).
+
+Button ids carry their state (``qb:vote:up:<answer id>``, ``qb:more:<quote id>``)
+and are registered as dynamic items, so buttons keep working after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot import discord_views as views
+from bot import messages
+from bot.answers import Answer
+from bot.config import Settings
+from bot.cooldown import Cooldown
+from bot.errors import ConfigError, QuotebotError
+from bot.feedback import DOWN, UP, FeedbackStore
+
+if TYPE_CHECKING:
+    from bot.service import QuoteService
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NO_MENTIONS = discord.AllowedMentions.none()
+# Gateway close codes that reconnecting cannot fix because the token is wrong.
+AUTH_FAILED_CODES = (4004,)
+
+
+def run(settings: Settings, service: QuoteService, feedback: FeedbackStore) -> None:
+    """Serve Discord until interrupted (Ctrl-C or SIGTERM)."""
+    require_token(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings, service, feedback))
+    log.info("Discord bot stopped.")
+
+
+def require_token(settings: Settings) -> str:
+    if not settings.discord_token:
+        raise ConfigError(messages.DISCORD_TOKEN_MISSING)
+    return settings.discord_token
+
+
+async def serve(
+    settings: Settings,
+    service: QuoteService,
+    feedback: FeedbackStore,
+    *,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Log in, sync the slash commands, and answer interactions until ``stop`` is set."""
+    token = require_token(settings)
+    if stop is None:
+        stop = asyncio.Event()
+    _stop_on_sigterm(stop)
+    client = QuoteClient(settings, service, feedback)
+    with discord_endpoints(settings.discord_api_base):
+        async with client:
+            await _login(client, token, settings.discord_api_base)
+            _, gateway_url, _ = await client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+            connection = asyncio.create_task(client.connect(), name="discord-gateway")
+            stopping = asyncio.create_task(stop.wait(), name="discord-stop")
+            try:
+                await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                await client.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await _connection_result(connection)
+
+
+@contextlib.contextmanager
+def discord_endpoints(api_base: str) -> Iterator[None]:
+    """Point discord.py's REST routes at ``api_base`` (its gateway is set after login).
+
+    discord.py keeps both addresses as class attributes; they are restored on exit.
+    """
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE = api_base.rstrip("/")
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+async def _login(client: discord.Client, token: str, api_base: str) -> None:
+    try:
+        await client.login(token)
+    except discord.LoginFailure:
+        raise ConfigError(
+            messages.DISCORD_TOKEN_REJECTED.format(reason="401 Unauthorized")
+        ) from None
+    except aiohttp.ClientConnectionError as exc:
+        raise QuotebotError(messages.DISCORD_UNREACHABLE.format(url=api_base)) from exc
+
+
+async def _connection_result(connection: asyncio.Task[None]) -> None:
+    try:
+        await asyncio.wait_for(connection, timeout=10)
+    except TimeoutError:
+        log.warning("The gateway connection did not close in time; abandoning it.")
+    except discord.ConnectionClosed as exc:
+        if exc.code in AUTH_FAILED_CODES:
+            reason = f"gateway closed with {exc.code}"
+            raise ConfigError(messages.DISCORD_TOKEN_REJECTED.format(reason=reason)) from None
+        raise
+
+
+def _stop_on_sigterm(stop: asyncio.Event) -> None:
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        # Only possible in the main thread of a Unix process; elsewhere the
+        # caller stops the bot through ``stop``.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+
+class QuoteTree(app_commands.CommandTree["QuoteClient"]):
+    async def on_error(
+        self, interaction: discord.Interaction[QuoteClient], error: app_commands.AppCommandError
+    ) -> None:
+        await self.client.report(interaction, getattr(error, "original", error))
+
+
+class QuoteClient(discord.Client):
+    """The bot: slash commands and button handlers around one ``QuoteService``."""
+
+    def __init__(self, settings: Settings, service: QuoteService, feedback: FeedbackStore) -> None:
+        # This bot has no voice; spare every start the warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        # No privileged intents: slash commands and buttons arrive without any; the
+        # (unprivileged) guilds intent keeps discord.py's guild cache consistent.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
+        self.settings = settings
+        self.service = service
+        self.feedback = feedback
+        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.tree = QuoteTree(self)
+        _add_commands(self.tree)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(VoteButton, ContextButton)
+        guild_id = self.settings.discord_guild_id
+        guild = discord.Object(id=guild_id) if guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.Forbidden:
+            raise ConfigError(
+                f"Discord refused to register slash commands in guild {guild_id}; invite the "
+                "bot there with the bot and applications.commands scopes, or unset "
+                "DISCORD_GUILD_ID."
+            ) from None
+        where = f"guild {guild_id}" if guild else "globally"
+        log.info("Registered /%s %s.", ", /".join(c.name for c in synced), where)
+
+    async def on_ready(self) -> None:
+        log.info("Connected to Discord as %s.", self.user)
+
+    # Handlers: each answers the interaction and never lets an exception reach chat.
+
+    async def ask(self, interaction: discord.Interaction, question: str, private: bool) -> None:
+        try:
+            wait = self.cooldown.retry_after(interaction.user.id)
+            if wait > 0:
+                text = messages.COOLDOWN.format(seconds=math.ceil(wait))
+                await interaction.response.send_message(text, ephemeral=True)
+                return
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            started = time.perf_counter()
+            answer = await asyncio.to_thread(self.service.ask, question)
+            await asyncio.to_thread(self.feedback.remember, answer, PLATFORM)
+            await interaction.edit_original_response(
+                embed=views.answer_embed(answer),
+                view=answer_view(answer),
+                allowed_mentions=NO_MENTIONS,
+            )
+            log.info(
+                "Answered interaction %s (%s) in %.0f ms.",
+                interaction.id,
+                answer.confidence_label,
+                (time.perf_counter() - started) * 1000,
+            )
+        except Exception as exc:
+            await self.report(interaction, exc)
+
+    async def sources(self, interaction: discord.Interaction) -> None:
+        try:
+            embed = views.sources_embed(self.service.sources())
+            await interaction.response.send_message(
+                embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+        except Exception as exc:
+            await self.report(interaction, exc)
+
+    async def help(self, interaction: discord.Interaction) -> None:
+        try:
+            await interaction.response.send_message(
+                views.content(messages.HELP), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+        except Exception as exc:
+            await self.report(interaction, exc)
+
+    async def vote(self, interaction: discord.Interaction, vote: str, answer_id: str) -> None:
+        try:
+            stored = await asyncio.to_thread(
+                self.feedback.vote, answer_id, PLATFORM, str(interaction.user.id), vote
+            )
+            text = messages.FEEDBACK_THANKS if stored else messages.FEEDBACK_UNKNOWN
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+        except Exception as exc:
+            await self.report(interaction, exc)
+
+    async def more_context(self, interaction: discord.Interaction, ref: str) -> None:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            documents = [s.document for s in self.service.sources()] if ref[:1] == "#" else []
+            quote_id = views.quote_id_from_ref(ref, documents)
+            context = None
+            if quote_id is not None:
+                context = await asyncio.to_thread(self.service.context, quote_id)
+            if context is None:
+                await interaction.followup.send(
+                    messages.NO_CONTEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+                return
+            await interaction.followup.send(
+                embed=views.context_embed(context), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+        except Exception as exc:
+            await self.report(interaction, exc)
+
+    async def report(self, interaction: discord.Interaction, exc: BaseException) -> None:
+        """Tell the user what went wrong: a QuotebotError's own message, else an apology."""
+        if isinstance(exc, QuotebotError):
+            text = str(exc)
+            log.info("Interaction %s: %s", interaction.id, text)
+        else:
+            text = messages.GENERIC_ERROR
+            log.error("Interaction %s failed.", interaction.id, exc_info=exc)
+        text = views.content(text)
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+            elif (
+                interaction.response.type
+                is discord.InteractionResponseType.deferred_channel_message
+            ):
+                await interaction.edit_original_response(
+                    content=text, embed=None, view=None, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("Could not tell interaction %s about its error.", interaction.id)
+
+
+def _add_commands(tree: QuoteTree) -> None:
+    @tree.command(name="ask", description=messages.ASK_DESCRIPTION)
+    @app_commands.describe(
+        question=messages.ASK_QUESTION_DESCRIPTION, private=messages.ASK_PRIVATE_DESCRIPTION
+    )
+    async def ask(
+        interaction: discord.Interaction[QuoteClient], question: str, private: bool = False
+    ) -> None:
+        await interaction.client.ask(interaction, question, private)
+
+    @tree.command(name="sources", description=messages.SOURCES_DESCRIPTION)
+    async def sources(interaction: discord.Interaction[QuoteClient]) -> None:
+        await interaction.client.sources(interaction)
+
+    @tree.command(name="help", description=messages.HELP_DESCRIPTION)
+    async def help_(interaction: discord.Interaction[QuoteClient]) -> None:
+        await interaction.client.help(interaction)
+
+
+def answer_view(answer: Answer) -> discord.ui.View:
+    """👍 / 👎 and, when there is a quote to expand, "More context"."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(UP, answer.id))
+    view.add_item(VoteButton(DOWN, answer.id))
+    shown = answer.closest if answer.abstained else answer.quotes
+    if shown:
+        view.add_item(ContextButton(views.context_id(shown[0])))
+    return view
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=views.VOTE_TEMPLATE):
+    def __init__(self, vote: str, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="👍" if vote == UP else "👎",
+                custom_id=views.vote_id(vote, answer_id),
+            )
+        )
+        self.vote = vote
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> VoteButton:
+        return cls(match["vote"], match["answer_id"])
+
+    async def callback(self, interaction: discord.Interaction[QuoteClient]) -> None:
+        await interaction.client.vote(interaction, self.vote, self.answer_id)
+
+
+class ContextButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=views.CONTEXT_TEMPLATE
+):
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label=messages.MORE_CONTEXT,
+                custom_id=custom_id,
+            )
+        )
+        self.ref = custom_id.removeprefix(views.CONTEXT_PREFIX)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ContextButton:
+        return cls(views.CONTEXT_PREFIX + match["ref"])
+
+    async def callback(self, interaction: discord.Interaction[QuoteClient]) -> None:
+        await interaction.client.more_context(interaction, self.ref)

@@ -1,0 +1,704 @@
+"""A loopback fake of Discord's v10 REST API and gateway, for end-to-end tests.
+
+It follows Discord's documented payloads closely enough that the real,
+unmodified discord.py client runs against it:
+
+REST (under ``/api/v10``)
+    ``GET /users/@me`` (401 for a wrong token), ``GET /oauth2/applications/@me``,
+    ``GET /gateway/bot``, ``PUT /applications/{app}/commands`` and
+    ``PUT /applications/{app}/guilds/{guild}/commands`` (bulk overwrite),
+    ``POST /interactions/{id}/{token}/callback`` (404 "Unknown interaction" after
+    Discord's 3-second deadline, 400 when already acknowledged),
+    ``POST /webhooks/{app}/{token}`` (follow-ups) and
+    ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{@original|id}``.
+
+Gateway (``/gateway``)
+    HELLO (op 10), IDENTIFY (op 2; close 4004 for a wrong token), HEARTBEAT
+    (op 1) answered by HEARTBEAT_ACK (op 11), RESUME (op 6), the READY dispatch,
+    and INTERACTION_CREATE dispatches for slash commands (type 2) and button
+    clicks (type 3). Transport compression follows the ``compress`` query
+    parameter: ``zlib-stream`` (one zlib context, each message ending in a
+    Z_SYNC_FLUSH) or ``zstd-stream``.
+
+The fake runs its own event loop in a thread, so tests drive it with plain
+blocking calls and every wait is bounded by a timeout. It only binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+API_PREFIX = "/api/v10"
+INTERACTION_DEADLINE = 3.0  # seconds Discord allows before the first callback
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+
+# Interaction callback types
+PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
+
+
+@dataclass
+class Request:
+    """One REST call as the fake received it."""
+
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    json: Any
+    authorized: bool
+    time: float
+    status: int = 0  # what the fake answered
+
+
+@dataclass
+class Interaction:
+    """An interaction the fake dispatched, and what the bot did with it."""
+
+    payload: dict[str, Any]
+    dispatched: float
+    callbacks: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    original: dict[str, Any] | None = None  # the current original response message
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)  # every message body sent
+
+    @property
+    def id(self) -> str:
+        return self.payload["id"]
+
+    @property
+    def token(self) -> str:
+        return self.payload["token"]
+
+    @property
+    def first_callback_delay(self) -> float | None:
+        return self.callbacks[0][0] - self.dispatched if self.callbacks else None
+
+    @property
+    def answered(self) -> bool:
+        """True once a final (not "thinking…") message is visible to the user."""
+        if self.followups:
+            return True
+        return self.original is not None and not self.original["flags"] & LOADING
+
+
+class FakeDiscord:
+    """Start with :meth:`start` (or ``with FakeDiscord() as fake``); stop with :meth:`stop`."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "fake-bot-token",
+        heartbeat_interval_ms: int = 200,
+        guild_id: int = 1_100_000_000_000_000_001,
+    ) -> None:
+        self.token = token
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.guild_id = str(guild_id)
+        self._ids = itertools.count(1_200_000_000_000_000_001)
+        self.application_id = self._next_id()
+        self.bot_user = {
+            "id": self.application_id,
+            "username": "quotebot",
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "public_flags": 0,
+            "flags": 0,
+        }
+        self.channel_id = self._next_id()
+
+        self.requests: list[Request] = []
+        self.commands: dict[str | None, list[dict[str, Any]]] = {}  # guild id (None: global)
+        self.interactions: dict[str, Interaction] = {}
+        self.identify: dict[str, Any] | None = None
+        self.compression: str | None = None
+        self.heartbeats: list[float] = []
+        self.acks: list[float] = []
+        self.gateway_closes: list[int] = []
+        self.resumes = 0
+
+        self._changed = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._sessions: list[_GatewaySession] = []
+        self.port = 0
+
+    # Lifecycle
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def start(self) -> FakeDiscord:
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve, args=(started,), name="fake-discord", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the fake Discord did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        future.result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> FakeDiscord:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", API_PREFIX + "/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _shutdown(self) -> None:
+        for session in list(self._sessions):
+            await session.ws.close(code=1001)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # Waiting (from the test thread)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Block until ``predicate()`` holds; AssertionError after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout} s waiting for the bot")
+                self._changed.wait(left)
+
+    def ready_sessions(self) -> int:
+        """How many gateway connections have identified (or resumed) and are open."""
+        return sum(1 for s in self._sessions if s.ready and not s.ws.closed)
+
+    def notify(self) -> None:
+        """Wake up :meth:`wait_for` callers (e.g. when the bot under test exits)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    # Driving the bot: dispatch interactions as a user would create them
+
+    def run_command(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user_id: int = 4242,
+        username: str = "asker",
+    ) -> Interaction:
+        """Dispatch a slash command (interaction type 2) as if ``user_id`` typed it."""
+        command = self._registered(name)
+        types = {o["name"]: o["type"] for o in command.get("options", [])}
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": k, "type": types.get(k, 3), "value": v} for k, v in (options or {}).items()
+            ],
+        }
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        return self._dispatch_interaction(2, data, user_id, username)
+
+    def click(
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        user_id: int = 4242,
+        username: str = "clicker",
+    ) -> Interaction:
+        """Dispatch a button click (interaction type 3) on ``message``."""
+        ids = [
+            c.get("custom_id") for row in message.get("components", []) for c in row["components"]
+        ]
+        if custom_id not in ids:
+            raise AssertionError(f"{custom_id!r} is not a button on that message: {ids}")
+        data = {"custom_id": custom_id, "component_type": 2}
+        return self._dispatch_interaction(3, data, user_id, username, message=message)
+
+    def _registered(self, name: str) -> dict[str, Any]:
+        for scope in (self.guild_id, None):
+            for command in self.commands.get(scope, []):
+                if command["name"] == name:
+                    return command
+        raise AssertionError(f"/{name} is not registered")
+
+    def _dispatch_interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user_id: int,
+        username: str,
+        *,
+        message: dict[str, Any] | None = None,
+    ) -> Interaction:
+        user = {
+            "id": str(user_id),
+            "username": username,
+            "discriminator": "0",
+            "global_name": username.title(),
+            "avatar": None,
+            "public_flags": 0,
+        }
+        payload: dict[str, Any] = {
+            "id": self._next_id(),
+            "application_id": self.application_id,
+            "type": kind,
+            "data": data,
+            "guild_id": self.guild_id,
+            "channel_id": self.channel_id,
+            "channel": {
+                "id": self.channel_id,
+                "type": 0,
+                "guild_id": self.guild_id,
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+            },
+            "member": {
+                "user": user,
+                "roles": [],
+                "joined_at": _timestamp(),
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "nick": None,
+                "avatar": None,
+                "premium_since": None,
+                "communication_disabled_until": None,
+                "permissions": "2248473465835073",
+            },
+            "token": "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48),
+            "version": 1,
+            "app_permissions": "2248473465835073",
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": self.guild_id},
+            "context": 0,
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if message is not None:
+            payload["message"] = message
+        interaction = Interaction(payload=payload, dispatched=time.monotonic())
+        with self._changed:
+            self.interactions[interaction.id] = interaction
+        self._call(self._broadcast("INTERACTION_CREATE", payload))
+        return interaction
+
+    def _call(self, coro: Any) -> Any:
+        if self._loop is None:
+            raise RuntimeError("the fake Discord is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    async def _broadcast(self, event: str, data: dict[str, Any]) -> None:
+        sessions = [s for s in self._sessions if s.ready]
+        if not sessions:
+            raise AssertionError("no bot is connected to the gateway")
+        for session in sessions:
+            await session.dispatch(event, data)
+
+    def close_gateway(self, code: int) -> None:
+        """Close every gateway connection with ``code`` (e.g. 4000 to make the bot reconnect)."""
+
+        async def close() -> None:
+            for session in list(self._sessions):
+                await session.ws.close(code=code)
+
+        self._call(close())
+
+    # REST
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json" and raw:
+                body = json.loads(raw)
+        authorized = request.headers.get("Authorization") == f"Bot {self.token}"
+        record = Request(
+            request.method, path, dict(request.query), body, authorized, time.monotonic()
+        )
+        with self._changed:
+            self.requests.append(record)
+            response = self._route(record)
+            record.status = response.status
+            self._changed.notify_all()
+        return response
+
+    def _route(self, r: Request) -> web.StreamResponse:
+        parts = r.path.strip("/").split("/")
+        webhook = parts[0] in ("webhooks", "interactions")
+        if not webhook and not r.authorized:
+            return _error(401, 0, "401: Unauthorized")
+        match r.method, parts:
+            case "GET", ["users", "@me"]:
+                return _json(self.bot_user)
+            case "GET", ["oauth2", "applications", "@me"]:
+                return _json(self._application())
+            case "GET", ["gateway", "bot"]:
+                return _json(
+                    {
+                        "url": self.gateway_url,
+                        "shards": 1,
+                        "session_start_limit": {
+                            "total": 1000,
+                            "remaining": 999,
+                            "reset_after": 14_400_000,
+                            "max_concurrency": 1,
+                        },
+                    }
+                )
+            case "PUT", ["applications", app, "commands"] if app == self.application_id:
+                return _json(self._overwrite_commands(None, r.json))
+            case "PUT", ["applications", app, "guilds", guild, "commands"] if (
+                app == self.application_id
+            ):
+                if guild != self.guild_id:
+                    return _error(403, 50001, "Missing Access")
+                return _json(self._overwrite_commands(guild, r.json))
+            case "POST", ["interactions", interaction_id, token, "callback"]:
+                return self._callback(interaction_id, token, r)
+            case "POST", ["webhooks", app, token] if app == self.application_id:
+                return self._followup(token, r)
+            case method, ["webhooks", app, token, "messages", message_id] if (
+                app == self.application_id
+            ):
+                return self._webhook_message(method, token, message_id, r)
+        return _error(404, 0, "404: Not Found")
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": self.application_id,
+            "name": "quotebot",
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "owner": {**self.bot_user, "id": "1000", "username": "owner", "bot": False},
+            "team": None,
+            "bot": self.bot_user,
+            "interactions_endpoint_url": None,
+            "rpc_origins": [],
+            "redirect_uris": [],
+            "tags": [],
+        }
+
+    def _overwrite_commands(self, guild: str | None, body: list[dict[str, Any]]) -> Any:
+        previous = {c["name"]: c["id"] for c in self.commands.get(guild, [])}
+        commands = []
+        for command in body:
+            created = {
+                "type": 1,
+                "options": [],
+                "default_member_permissions": None,
+                "nsfw": False,
+                **command,
+                "id": previous.get(command["name"]) or self._next_id(),
+                "application_id": self.application_id,
+                "version": self._next_id(),
+            }
+            if guild is not None:
+                created["guild_id"] = guild
+            commands.append(created)
+        self.commands[guild] = commands
+        return commands
+
+    def _callback(self, interaction_id: str, token: str, r: Request) -> web.StreamResponse:
+        interaction = self.interactions.get(interaction_id)
+        if interaction is None or interaction.token != token:
+            return _error(404, 10062, "Unknown interaction")
+        if interaction.callbacks:
+            return _error(400, 40060, "Interaction has already been acknowledged.")
+        if r.time - interaction.dispatched > INTERACTION_DEADLINE:
+            return _error(404, 10062, "Unknown interaction")
+        body = r.json or {}
+        interaction.callbacks.append((r.time, body))
+        kind = body.get("type")
+        data = body.get("data") or {}
+        message: dict[str, Any] | None = None
+        if kind == CHANNEL_MESSAGE:
+            interaction.bodies.append(data)
+            message = self._message(interaction, data, flags=data.get("flags", 0))
+            interaction.original = message
+        elif kind == DEFERRED_CHANNEL_MESSAGE:
+            message = self._message(interaction, {}, flags=(data.get("flags", 0) | LOADING))
+            interaction.original = message
+        elif kind == UPDATE_MESSAGE:
+            interaction.bodies.append(data)
+        if r.query.get("with_response") not in ("1", "true", "True"):
+            return web.Response(status=204)
+        response: dict[str, Any] = {
+            "interaction": {
+                "id": interaction.id,
+                "type": interaction.payload["type"],
+            }
+        }
+        if message is not None:
+            response["interaction"].update(
+                response_message_id=message["id"],
+                response_message_loading=bool(message["flags"] & LOADING),
+                response_message_ephemeral=bool(message["flags"] & EPHEMERAL),
+            )
+            response["resource"] = {"type": kind, "message": message}
+        return _json(response)
+
+    def _interaction_by_token(self, token: str) -> Interaction | None:
+        for interaction in self.interactions.values():
+            if interaction.token == token:
+                return interaction
+        return None
+
+    def _followup(self, token: str, r: Request) -> web.StreamResponse:
+        interaction = self._interaction_by_token(token)
+        if interaction is None or not interaction.callbacks:
+            return _error(404, 10015, "Unknown Webhook")
+        body = r.json or {}
+        interaction.bodies.append(body)
+        message = self._message(interaction, body, flags=body.get("flags", 0))
+        interaction.followups.append(message)
+        if r.query.get("wait") in ("1", "true", "True"):
+            return _json(message)
+        return web.Response(status=204)
+
+    def _webhook_message(
+        self, method: str, token: str, message_id: str, r: Request
+    ) -> web.StreamResponse:
+        interaction = self._interaction_by_token(token)
+        if interaction is None or not interaction.callbacks:
+            return _error(404, 10015, "Unknown Webhook")
+        messages = ([interaction.original] if interaction.original else []) + interaction.followups
+        if message_id == "@original":
+            target = interaction.original
+        else:
+            target = next((m for m in messages if m["id"] == message_id), None)
+        if target is None:
+            return _error(404, 10008, "Unknown Message")
+        if method == "GET":
+            return _json(target)
+        if method == "DELETE":
+            if target is interaction.original:
+                interaction.original = None
+            else:
+                interaction.followups.remove(target)
+            return web.Response(status=204)
+        if method != "PATCH":
+            return _error(405, 0, "405: Method Not Allowed")
+        body = r.json or {}
+        interaction.bodies.append(body)
+        for key in ("content", "embeds", "components", "allowed_mentions"):
+            if key in body:
+                target[key] = body[key] if body[key] is not None else _EMPTY[key]
+        target["flags"] = target["flags"] & ~LOADING
+        target["edited_timestamp"] = _timestamp()
+        return _json(target)
+
+    def _message(
+        self, interaction: Interaction, body: dict[str, Any], *, flags: int
+    ) -> dict[str, Any]:
+        user = interaction.payload["member"]["user"]
+        return {
+            "id": self._next_id(),
+            "channel_id": self.channel_id,
+            "guild_id": self.guild_id,
+            "author": self.bot_user,
+            "content": body.get("content") or "",
+            "timestamp": _timestamp(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "type": 20 if interaction.payload["type"] == 2 else 0,
+            "flags": flags,
+            "webhook_id": self.application_id,
+            "application_id": self.application_id,
+            "interaction_metadata": {
+                "id": interaction.id,
+                "type": interaction.payload["type"],
+                "user": user,
+                "authorizing_integration_owners": {"0": self.guild_id},
+            },
+        }
+
+    # Gateway
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoclose=True, max_msg_size=0)
+        await ws.prepare(request)
+        session = _GatewaySession(self, ws, request.query.get("compress"))
+        self.compression = session.compression
+        self._sessions.append(session)
+        try:
+            await session.run()
+        finally:
+            self._sessions.remove(session)
+            if ws.close_code is not None:
+                self.gateway_closes.append(ws.close_code)
+            self.notify()
+        return ws
+
+    def _next_id(self) -> str:
+        return str(next(self._ids))
+
+
+class _GatewaySession:
+    def __init__(self, fake: FakeDiscord, ws: web.WebSocketResponse, compression: str | None):
+        self.fake = fake
+        self.ws = ws
+        self.compression = compression
+        self.ready = False
+        self.sequence = 0
+        self.session_id = secrets.token_hex(16)
+        self._send_lock = asyncio.Lock()
+        self._zlib = zlib.compressobj() if compression == "zlib-stream" else None
+        self._zstd = None
+        if compression == "zstd-stream":
+            import zstandard
+
+            self._zstd = zstandard.ZstdCompressor().compressobj()
+
+    async def run(self) -> None:
+        await self.send({"op": 10, "d": {"heartbeat_interval": self.fake.heartbeat_interval_ms}})
+        async for message in self.ws:
+            if message.type is not WSMsgType.TEXT:
+                break
+            payload = json.loads(message.data)
+            op = payload.get("op")
+            if op == 1:  # HEARTBEAT
+                with self.fake._changed:
+                    self.fake.heartbeats.append(time.monotonic())
+                await self.send({"op": 11})
+                with self.fake._changed:
+                    self.fake.acks.append(time.monotonic())
+                    self.fake._changed.notify_all()
+            elif op == 2:  # IDENTIFY
+                await self._identify(payload["d"])
+            elif op == 6:  # RESUME
+                if payload["d"].get("token") != self.fake.token:
+                    await self.ws.close(code=4004, message=b"Authentication failed.")
+                    return
+                self.ready = True
+                self.fake.resumes += 1
+                await self.dispatch("RESUMED", {})
+                self.fake.notify()
+
+    async def _identify(self, data: dict[str, Any]) -> None:
+        if data.get("token") != self.fake.token:
+            await self.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        self.fake.identify = data
+        ready = {
+            "v": 10,
+            "user": {**self.fake.bot_user, "verified": True, "mfa_enabled": False},
+            "guilds": [],
+            "session_id": self.session_id,
+            "resume_gateway_url": self.fake.gateway_url,
+            "application": {"id": self.fake.application_id, "flags": 0},
+        }
+        if "shard" in data:
+            ready["shard"] = data["shard"]
+        await self.dispatch("READY", ready)
+        self.ready = True
+        self.fake.notify()
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        async with self._send_lock:
+            self.sequence += 1
+            await self._send_locked({"op": 0, "s": self.sequence, "t": event, "d": data})
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self._send_locked({"s": None, "t": None, **payload})
+
+    async def _send_locked(self, payload: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        raw = json.dumps(payload).encode()
+        if self._zlib is not None:
+            await self.ws.send_bytes(self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
+        elif self._zstd is not None:
+            import zstandard
+
+            chunk = self._zstd.compress(raw) + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+            await self.ws.send_bytes(chunk)
+        else:
+            await self.ws.send_str(raw.decode())
+
+
+_EMPTY: dict[str, Any] = {"content": "", "embeds": [], "components": [], "allowed_mentions": None}
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly "application/json", as Discord sends it: discord.py parses no other type.
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return _json({"message": message, "code": code}, status=status)
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).isoformat()

@@ -386,3 +386,13 @@ def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
             if element.get("action_id") == action_id:
                 return str(element["value"])
     raise AssertionError(f"no {action_id} button")
+
+
+def threads_left_behind(before: set[threading.Thread], timeout: float = 3.0) -> list[str]:
+    """Threads started since ``before`` that are still running after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)

@@ -34,6 +34,7 @@ from fake_slack import (
     mention_event,
     slash_command,
     texts,
+    threads_left_behind,
 )
 from slack_sdk.signature import SignatureVerifier
 
@@ -60,10 +61,13 @@ def qs(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
+    before = set(threading.enumerate())
+    yield
+    assert threads_left_behind(before) == []
 
 
 def settings_for(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:

@@ -1,0 +1,139 @@
+"""The Slack bot in Socket Mode, against a loopback fake of Slack's websocket and its Web API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_slack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    CHANNEL,
+    FakeSlack,
+    StandInService,
+    button_click,
+    button_value,
+    mention_event,
+    slash_command,
+    texts,
+    threads_left_behind,
+)
+
+from bot import messages
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.feedback import FeedbackStore
+from bot.slack_blocks import ACTION_VOTE_UP
+from bot.slack_bot import SlackBot
+
+QUESTION = "How did the council vote?"
+VOTE_SENTENCE = "passed in a 10-0 vote"
+
+
+@pytest.fixture
+def qs(request: pytest.FixtureRequest) -> Any:
+    """The real service from conftest when it exists, else a stand-in over the seed article."""
+    try:
+        return request.getfixturevalue("service")
+    except pytest.FixtureLookupError:
+        return StandInService()
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    before = set(threading.enumerate())
+    yield
+    assert threads_left_behind(before) == []
+
+
+def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_app_token": APP_TOKEN,
+        "slack_api_url": fake.api_url,
+        "cooldown_rate": 100,
+    }
+    return replace(Settings(), **{**values, **overrides})
+
+
+@pytest.fixture
+def connected(qs: Any, tmp_path: Path) -> Iterator[tuple[FakeSlack, SlackBot, FeedbackStore]]:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with FakeSlack() as fake:
+        bot = SlackBot(settings_for(fake), qs, feedback)
+        try:
+            bot.socket_mode()
+            assert fake.wait_for(lambda: fake.connections == 1)
+            yield fake, bot, feedback
+        finally:
+            bot.close()
+    feedback.close()
+
+
+def test_slash_command_envelopes_are_acked_then_answered(
+    connected: tuple[FakeSlack, SlackBot, FeedbackStore],
+) -> None:
+    fake, _, feedback = connected
+    # auth.test with the bot token and apps.connections.open with the app token both went
+    # to SLACK_API_URL (the fake opens a connection only for the app token).
+    assert [s.kind for s in fake.sent] == ["auth.test", "auth.test", "apps.connections.open"]
+
+    empty = fake.send_envelope("slash_commands", slash_command("", fake.response_url("h")))
+    envelope = fake.send_envelope("slash_commands", slash_command(QUESTION, fake.response_url("a")))
+
+    # An empty /ask is answered with the help right in the ack.
+    help_ack = fake.wait_ack(empty)
+    assert help_ack["payload"]["response_type"] == "ephemeral"
+    assert "/ask &lt;question&gt;" in help_ack["payload"]["text"]
+
+    assert fake.wait_ack(envelope)["envelope_id"] == envelope
+    (sent,) = fake.wait_calls("response_url", target="a")
+    assert sent.data["response_type"] == "ephemeral"
+    assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
+
+    # The vote button works over the socket too.
+    click = button_click(
+        ACTION_VOTE_UP, button_value(sent.data["blocks"], ACTION_VOTE_UP), fake.response_url("v")
+    )
+    fake.wait_ack(fake.send_envelope("interactive", click))
+    (thanks,) = fake.wait_calls("response_url", target="v")
+    assert thanks.data["text"] == messages.FEEDBACK_THANKS
+    assert [v.vote for v in feedback.votes()] == ["up"]
+
+
+def test_mention_envelope_is_acked_and_answered_once_in_its_thread(
+    connected: tuple[FakeSlack, SlackBot, FeedbackStore],
+) -> None:
+    fake, bot, _ = connected
+    event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvSOCKET", ts="1700000100.1")
+
+    first = fake.send_envelope("events_api", event)
+    retry = fake.send_envelope("events_api", event, retry_attempt=1, retry_reason="timeout")
+
+    assert fake.wait_ack(first) and fake.wait_ack(retry)
+    (post,) = fake.wait_calls("chat.postMessage")
+    assert (post.data["channel"], post.data["thread_ts"]) == (CHANNEL, "1700000100.1")
+    assert VOTE_SENTENCE in "\n".join(texts(post.data["blocks"]))
+    bot.close()  # waits for the work in flight: the retry must not have produced a second answer
+    assert len(fake.calls("chat.postMessage")) == 1
+
+
+def test_a_rejected_app_token_stops_start_up_with_one_clear_line(qs: Any, tmp_path: Path) -> None:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with FakeSlack(app_token="xapp-the-real-one") as fake:
+        bot = SlackBot(settings_for(fake), qs, feedback)
+        try:
+            with pytest.raises(ConfigError, match="SLACK_APP_TOKEN.*invalid_auth"):
+                bot.socket_mode()
+        finally:
+            bot.close()
+        assert fake.connections == 0
+    feedback.close()

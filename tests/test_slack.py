@@ -147,9 +147,9 @@ def slack(qs: Any, tmp_path: Path) -> Iterator[Running]:
         yield from serve(fake, qs, tmp_path)
 
 
-def serve(fake: FakeSlack, service: Any, tmp_path: Path) -> Iterator[Running]:
+def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Iterator[Running]:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
-    bot = SlackBot(settings_for(fake, tmp_path), service, feedback)
+    bot = SlackBot(settings_for(fake, tmp_path, **settings), service, feedback)
     server = bot.http_server("127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -362,6 +362,19 @@ def test_twenty_concurrent_asks_are_all_acknowledged_and_answered(slack: Running
     assert answered == {f"q{n}" for n in range(20)}
     for sent in slack.fake.calls("response_url"):
         assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
+
+
+def test_a_user_asking_too_fast_is_told_to_wait(qs: Any, tmp_path: Path) -> None:
+    with FakeSlack() as fake:
+        for running in serve(fake, qs, tmp_path, cooldown_rate=1, cooldown_seconds=60):
+            running.ask(QUESTION, "first")
+            (first,) = fake.wait_calls("response_url", target="first")
+            running.ask(QUESTION, "second")
+            (second,) = fake.wait_calls("response_url", target="second")
+
+    assert VOTE_SENTENCE in "\n".join(texts(first.data["blocks"]))
+    assert "blocks" not in second.data
+    assert second.data["text"].startswith(messages.COOLDOWN.split("{")[0])
 
 
 # -- errors ---------------------------------------------------------------------------------

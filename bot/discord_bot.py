@@ -76,8 +76,7 @@ async def serve(
     with discord_endpoints(settings.discord_api_base):
         async with client:
             await _login(client, token, settings.discord_api_base)
-            _, gateway_url, _ = await client.http.get_bot_gateway()
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+            DiscordWebSocket.DEFAULT_GATEWAY = await _gateway_url(client, settings.discord_api_base)
             connection = asyncio.create_task(client.connect(), name="discord-gateway")
             stopping = asyncio.create_task(stop.wait(), name="discord-stop")
             try:
@@ -112,6 +111,15 @@ async def _login(client: discord.Client, token: str, api_base: str) -> None:
         ) from None
     except aiohttp.ClientConnectionError as exc:
         raise QuotebotError(messages.DISCORD_UNREACHABLE.format(url=api_base)) from exc
+
+
+async def _gateway_url(client: discord.Client, api_base: str) -> yarl.URL:
+    """The gateway address that the configured API announces (``GET /gateway/bot``)."""
+    try:
+        _, url, _ = await client.http.get_bot_gateway()
+    except (discord.GatewayNotFound, aiohttp.ClientConnectionError) as exc:
+        raise QuotebotError(messages.DISCORD_UNREACHABLE.format(url=api_base)) from exc
+    return yarl.URL(url)
 
 
 async def _connection_result(connection: asyncio.Task[None]) -> None:
@@ -329,8 +337,8 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=views.
     ) -> VoteButton:
         return cls(match["vote"], match["answer_id"])
 
-    async def callback(self, interaction: discord.Interaction[QuoteClient]) -> None:
-        await interaction.client.vote(interaction, self.vote, self.answer_id)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _quote_client(interaction).vote(interaction, self.vote, self.answer_id)
 
 
 class ContextButton(
@@ -352,5 +360,12 @@ class ContextButton(
     ) -> ContextButton:
         return cls(views.CONTEXT_PREFIX + match["ref"])
 
-    async def callback(self, interaction: discord.Interaction[QuoteClient]) -> None:
-        await interaction.client.more_context(interaction, self.ref)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _quote_client(interaction).more_context(interaction, self.ref)
+
+
+def _quote_client(interaction: discord.Interaction[Any]) -> QuoteClient:
+    client = interaction.client
+    if not isinstance(client, QuoteClient):
+        raise TypeError(f"buttons need a QuoteClient, not {type(client).__name__}")
+    return client

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from bot import messages
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.config import Settings
 from bot.discord_bot import run, serve
-from bot.errors import ConfigError, QuestionError
+from bot.errors import ConfigError, QuestionError, QuotebotError
 from bot.feedback import FeedbackStore
 from index.documents import load_corpus
 
@@ -461,3 +462,14 @@ def test_a_rejected_token_stops_with_one_clear_line(fake, quote_service, feedbac
     assert "rejected DISCORD_TOKEN" in str(error)
     assert "\n" not in str(error) and "not-the-token" not in str(error)
     assert fake.ready_sessions() == 0
+
+
+def test_an_unreachable_api_stops_with_one_clear_line(quote_service, feedback, tmp_path):
+    with socket.socket() as probe:  # a loopback port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(discord_token="token", discord_api_base=f"http://127.0.0.1:{port}/api/v10")
+    error = call_with_timeout(lambda: run(settings, quote_service, feedback))
+
+    assert isinstance(error, QuotebotError)
+    assert f"127.0.0.1:{port}" in str(error) and "\n" not in str(error)

@@ -354,6 +354,9 @@ def _send_quietly(reply: Callable[[str], object], text: str) -> None:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 makes a burst of Slack requests wait
+    # for TCP retransmission (a second or more) before they are even accepted.
+    request_queue_size = 128
 
 
 class _LoggingRequestHandler(WSGIRequestHandler):

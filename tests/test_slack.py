@@ -312,6 +312,19 @@ def test_share_posts_the_answer_in_the_channel(slack: Running) -> None:
     assert note.data["text"] == messages.SHARED
 
 
+def test_the_request_url_check_slack_makes_during_setup_passes(slack: Running) -> None:
+    challenge = {
+        "token": "legacy",
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        "type": "url_verification",
+    }
+
+    reply = slack.event(challenge)
+
+    assert reply.status == 200
+    assert json.loads(reply.body) == {"challenge": challenge["challenge"]}
+
+
 # -- security -------------------------------------------------------------------------------
 
 

@@ -249,7 +249,7 @@ class SlackBot:
         self, body: dict[str, Any], event: dict[str, Any], client: WebClient
     ) -> None:
         if event.get("bot_id") or event.get("subtype"):
-            return  # other bots (bolt already drops our own messages) and edits
+            return  # other bots and bot_message subtypes; bolt already drops our own
         key = body.get("event_id") or (event.get("channel"), event.get("ts"))
         if not self._events.add(key):
             log.info("Slack: event %s was already handled; ignoring the retry", key)
@@ -289,8 +289,15 @@ class SlackBot:
     # -- buttons --------------------------------------------------------------
 
     def _vote(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        thread_ts = body.get("container", {}).get("thread_ts")  # set when voting in a thread
+
         def private(text: str) -> None:
-            respond(text=notice(text), response_type="ephemeral", replace_original=False)
+            respond(
+                text=notice(text),
+                response_type="ephemeral",
+                replace_original=False,
+                thread_ts=thread_ts,
+            )
 
         with replying(private):
             vote = UP if action.get("action_id") == ACTION_VOTE_UP else DOWN

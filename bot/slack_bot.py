@@ -216,15 +216,15 @@ class SlackBot:
     # -- slash commands -------------------------------------------------------
 
     def _ack_ask(self, ack: Ack, command: dict[str, Any]) -> None:
-        if not command.get("text", "").strip():
-            ack(text=notice(messages.HELP), response_type="ephemeral")
+        if _wants_help(command.get("text", "")):
+            ack(text=notice(messages.SLACK_HELP), response_type="ephemeral")
         else:
             ack()
 
     def _answer_command(self, command: dict[str, Any], respond: Respond) -> None:
-        question = unescape(command.get("text", "")).strip()
-        if not question:
+        if _wants_help(command.get("text", "")):
             return  # the ack has shown the help
+        question = unescape(command.get("text", "")).strip()
         with replying(lambda text: respond(text=notice(text), response_type="ephemeral")):
             wait = self.cooldown.retry_after(command.get("user_id", ""))
             if wait > 0:
@@ -264,8 +264,8 @@ class SlackBot:
 
         question = unescape(self._without_own_mention(event.get("text", ""))).strip()
         with replying(private):
-            if not question:
-                private(messages.HELP)
+            if _wants_help(question):
+                private(messages.SLACK_HELP)
                 return
             wait = self.cooldown.retry_after(user)
             if wait > 0:
@@ -333,6 +333,11 @@ class SlackBot:
 
 def _ack(ack: Ack) -> None:
     ack()
+
+
+def _wants_help(text: str) -> bool:
+    # "/ask help" is Slack's convention for a command's usage (slash command style guide).
+    return text.strip().lower() in ("", "help")
 
 
 @contextmanager

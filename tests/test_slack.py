@@ -43,7 +43,7 @@ from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
 from bot.feedback import FeedbackStore
-from bot.slack_blocks import ACTION_SHARE, ACTION_VOTE_DOWN, ACTION_VOTE_UP, MAX_BLOCKS
+from bot.slack_blocks import ACTION_SHARE, ACTION_VOTE_DOWN, ACTION_VOTE_UP, MAX_BLOCKS, escape
 from bot.slack_bot import SlackBot, run
 
 QUESTION = "How did the council vote?"
@@ -200,16 +200,28 @@ def test_ask_is_acknowledged_at_once_then_answered_privately_with_citations(
     assert len(sent.data["blocks"]) <= MAX_BLOCKS
 
 
-def test_ask_without_a_question_shows_the_help(slack: Running) -> None:
-    reply = slack.ask("   ", "empty")
+def test_ask_without_a_question_or_with_help_shows_the_help(slack: Running) -> None:
+    for text, target in (("   ", "empty"), ("help", "help")):
+        reply = slack.ask(text, target)
 
-    assert reply.status == 200
-    # The help is the immediate (ephemeral) response; "<question>" is escaped, not a link.
-    help_text = json.loads(reply.body)["text"]
-    assert "/ask &lt;question&gt;" in help_text
-    assert "quoting the passages" in help_text
+        assert reply.status == 200
+        # The help is the immediate ephemeral response; "<question>" is escaped, not a link.
+        body = json.loads(reply.body)
+        assert body["response_type"] == "ephemeral"
+        assert body["text"] == escape(messages.SLACK_HELP)
+        assert "/ask &lt;question&gt;" in body["text"]
     slack.stop()
-    assert slack.fake.calls("response_url", target="empty") == []
+    assert slack.fake.calls("response_url") == []
+
+
+def test_a_bare_mention_gets_the_help_privately_in_its_thread(slack: Running) -> None:
+    slack.event(mention_event(f"<@{BOT_USER_ID}>", ts="1700000200.000100"))
+
+    (private,) = slack.fake.wait_calls("chat.postEphemeral")
+    assert private.data["text"] == escape(messages.SLACK_HELP)
+    assert (private.data["user"], private.data["thread_ts"]) == (USER, "1700000200.000100")
+    slack.stop()
+    assert slack.fake.calls("chat.postMessage") == []
 
 
 def test_sources_lists_the_documents(slack: Running) -> None:

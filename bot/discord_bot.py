@@ -17,7 +17,7 @@ import logging
 import math
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
+# How long a stopping bot waits for answers it is still writing.
+SHUTDOWN_GRACE_SECONDS = 5.0
 # Gateway close codes that reconnecting cannot fix because the token is wrong.
 AUTH_FAILED_CODES = (4004,)
 
@@ -166,6 +168,7 @@ class QuoteClient(discord.Client):
         self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
         self.tree = QuoteTree(self)
         _add_commands(self.tree)
+        self._busy: set[asyncio.Task[Any]] = set()
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton, ContextButton)
@@ -187,10 +190,31 @@ class QuoteClient(discord.Client):
     async def on_ready(self) -> None:
         log.info("Connected to Discord as %s.", self.user)
 
-    # Handlers: each answers the interaction and never lets an exception reach chat.
+    async def close(self) -> None:
+        """Let answers being written finish (briefly), then disconnect."""
+        busy = {task for task in self._busy if task is not asyncio.current_task()}
+        if busy:
+            log.info("Finishing %d interaction(s) before disconnecting.", len(busy))
+            await asyncio.wait(busy, timeout=SHUTDOWN_GRACE_SECONDS)
+        await super().close()
+
+    # Handlers: each answers its interaction; no exception text ever reaches chat.
+
+    @contextlib.asynccontextmanager
+    async def handling(self, interaction: discord.Interaction) -> AsyncIterator[None]:
+        """Track an interaction in flight and turn any error into a reply to the user."""
+        task = asyncio.current_task()
+        busy = {task} if task is not None else set()
+        self._busy |= busy
+        try:
+            yield
+        except Exception as exc:
+            await self.report(interaction, exc)
+        finally:
+            self._busy -= busy
 
     async def ask(self, interaction: discord.Interaction, question: str, private: bool) -> None:
-        try:
+        async with self.handling(interaction):
             wait = self.cooldown.retry_after(interaction.user.id)
             if wait > 0:
                 text = messages.COOLDOWN.format(seconds=math.ceil(wait))
@@ -211,28 +235,22 @@ class QuoteClient(discord.Client):
                 answer.confidence_label,
                 (time.perf_counter() - started) * 1000,
             )
-        except Exception as exc:
-            await self.report(interaction, exc)
 
     async def sources(self, interaction: discord.Interaction) -> None:
-        try:
+        async with self.handling(interaction):
             embed = views.sources_embed(self.service.sources())
             await interaction.response.send_message(
                 embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
-        except Exception as exc:
-            await self.report(interaction, exc)
 
     async def help(self, interaction: discord.Interaction) -> None:
-        try:
+        async with self.handling(interaction):
             await interaction.response.send_message(
                 views.content(messages.HELP), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
-        except Exception as exc:
-            await self.report(interaction, exc)
 
     async def vote(self, interaction: discord.Interaction, vote: str, answer_id: str) -> None:
-        try:
+        async with self.handling(interaction):
             stored = await asyncio.to_thread(
                 self.feedback.vote, answer_id, PLATFORM, str(interaction.user.id), vote
             )
@@ -240,11 +258,9 @@ class QuoteClient(discord.Client):
             await interaction.response.send_message(
                 text, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
-        except Exception as exc:
-            await self.report(interaction, exc)
 
     async def more_context(self, interaction: discord.Interaction, ref: str) -> None:
-        try:
+        async with self.handling(interaction):
             await interaction.response.defer(ephemeral=True, thinking=True)
             documents = [s.document for s in self.service.sources()] if ref[:1] == "#" else []
             quote_id = views.quote_id_from_ref(ref, documents)
@@ -259,11 +275,12 @@ class QuoteClient(discord.Client):
             await interaction.followup.send(
                 embed=views.context_embed(context), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
-        except Exception as exc:
-            await self.report(interaction, exc)
 
     async def report(self, interaction: discord.Interaction, exc: BaseException) -> None:
-        """Tell the user what went wrong: a QuotebotError's own message, else an apology."""
+        """Tell the user what went wrong: a QuotebotError's own message, else an apology.
+
+        Never raises: this is the last line of every handler.
+        """
         if isinstance(exc, QuotebotError):
             text = str(exc)
             log.info("Interaction %s: %s", interaction.id, text)
@@ -285,8 +302,8 @@ class QuoteClient(discord.Client):
                 )
             else:
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            log.warning("Could not tell interaction %s about its error.", interaction.id)
+        except Exception as error:
+            log.warning("Could not tell interaction %s about its error: %r", interaction.id, error)
 
 
 def _add_commands(tree: QuoteTree) -> None:

@@ -161,6 +161,18 @@ class BotThread(threading.Thread):
         assert not self.is_alive(), "the bot did not stop"
 
 
+@pytest.fixture(autouse=True)
+def no_threads_left_behind() -> Iterator[None]:
+    """Every test stops what it started: the fake, the bot, its heartbeat and worker threads."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    while left := [t.name for t in threading.enumerate() if t not in before and t.is_alive()]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"threads still running after the test: {left}")
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeDiscord]:
     with FakeDiscord(heartbeat_interval_ms=100) as server:
@@ -370,6 +382,18 @@ def test_twenty_concurrent_questions_are_all_answered_while_heartbeats_flow(
     assert len(fake.acks) >= len(fake.heartbeats) - 1
     beats = [started, *during, finished]
     assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 1.0
+
+
+def test_stopping_the_bot_lets_an_answer_in_progress_finish(
+    fake, quote_service, feedback, tmp_path
+):
+    slow = SlowService(quote_service, delay=1.0)
+    with running_bot(fake, slow, feedback, settings_for(fake, tmp_path)):
+        interaction = fake.run_command("ask", {"question": "How did the council vote?"})
+        fake.wait_for(lambda: bool(interaction.callbacks))
+    # Leaving the block stopped the bot while it was still answering.
+    assert interaction.answered
+    assert "10-0 vote" in shown(interaction.original)
 
 
 def test_a_user_asking_too_often_gets_a_polite_private_cooldown(

@@ -215,6 +215,12 @@ class FakeSlack:
         )
         return envelope_id
 
+    def send_disconnect(self) -> None:
+        """Ask the app to reconnect, as Slack does every few hours (``refresh_requested``)."""
+        assert self.wait_for(lambda: self._sockets), "no Socket Mode connection"
+        message = {"type": "disconnect", "reason": "refresh_requested"}
+        asyncio.run_coroutine_threadsafe(self._sockets[-1].send_json(message), self._loop).result(5)
+
     def wait_ack(self, envelope_id: str) -> dict[str, Any]:
         assert self.wait_for(lambda: envelope_id in self.acks), f"no ack for {envelope_id}"
         return self.acks[envelope_id]

@@ -128,6 +128,21 @@ def test_mention_envelope_is_acked_and_answered_once_in_its_thread(
     assert len(fake.calls("chat.postMessage")) == 1
 
 
+def test_the_app_reconnects_when_slack_asks_and_keeps_answering(
+    connected: tuple[FakeSlack, SlackBot, FeedbackStore],
+) -> None:
+    fake, _, _ = connected
+
+    fake.send_disconnect()
+
+    assert fake.wait_for(lambda: fake.connections == 2)
+    assert len(fake.calls("apps.connections.open")) == 2
+    envelope = fake.send_envelope("slash_commands", slash_command(QUESTION, fake.response_url("r")))
+    assert fake.wait_ack(envelope)
+    (sent,) = fake.wait_calls("response_url", target="r")
+    assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
+
+
 def test_a_rejected_app_token_stops_start_up_with_one_clear_line(qs: Any, tmp_path: Path) -> None:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     with FakeSlack(app_token="xapp-the-real-one") as fake:

@@ -218,7 +218,9 @@ class QuoteClient(discord.Client):
             wait = self.cooldown.retry_after(interaction.user.id)
             if wait > 0:
                 text = messages.COOLDOWN.format(seconds=math.ceil(wait))
-                await interaction.response.send_message(text, ephemeral=True)
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
                 return
             await interaction.response.defer(ephemeral=private, thinking=True)
             started = time.perf_counter()

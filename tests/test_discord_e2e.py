@@ -177,6 +177,10 @@ def no_threads_left_behind() -> Iterator[None]:
 def fake() -> Iterator[FakeDiscord]:
     with FakeDiscord(heartbeat_interval_ms=100) as server:
         yield server
+    # Whatever a test made the bot send, nothing it sent could ping anyone.
+    for interaction in server.interactions.values():
+        for body in interaction.bodies:
+            assert body.get("allowed_mentions") == {"parse": []}, body
 
 
 @pytest.fixture

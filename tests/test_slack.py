@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,11 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     assert threads_left_behind(before) == []
 
 
-def settings_for(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
+def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,
         "slack_api_url": fake.api_url,
-        "feedback_db": tmp_path / "feedback.sqlite3",
         "cooldown_rate": 100,
     }
     values.update(overrides)
@@ -143,13 +143,14 @@ class Running:
 
 @pytest.fixture
 def slack(qs: Any, tmp_path: Path) -> Iterator[Running]:
-    with FakeSlack() as fake:
-        yield from serve(fake, qs, tmp_path)
+    with FakeSlack() as fake, serve(fake, qs, tmp_path) as running:
+        yield running
 
 
+@contextmanager
 def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Iterator[Running]:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
-    bot = SlackBot(settings_for(fake, tmp_path, **settings), service, feedback)
+    bot = SlackBot(settings_for(fake, **settings), service, feedback)
     server = bot.http_server("127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -365,7 +366,7 @@ def test_corpus_text_and_questions_cannot_ping_or_forge_links(tmp_path: Path) ->
             return Answer(question=question, quotes=(quote,), abstained=False, confidence=0.9)
 
     with FakeSlack() as fake:
-        for running in serve(fake, HostileService(), tmp_path):
+        with serve(fake, HostileService(), tmp_path) as running:
             # Slack escapes &, < and > in what users type.
             running.ask("Did &lt;!channel&gt; &amp; &lt;@U123&gt; vote?", "ask")
             (sent,) = fake.wait_calls("response_url", target="ask")
@@ -391,7 +392,7 @@ def test_twenty_concurrent_asks_are_all_acknowledged_and_answered(slack: Running
 
 def test_a_user_asking_too_fast_is_told_to_wait(qs: Any, tmp_path: Path) -> None:
     with FakeSlack() as fake:
-        for running in serve(fake, qs, tmp_path, cooldown_rate=1, cooldown_seconds=60):
+        with serve(fake, qs, tmp_path, cooldown_rate=1, cooldown_seconds=60) as running:
             running.ask(QUESTION, "first")
             (first,) = fake.wait_calls("response_url", target="first")
             running.ask(QUESTION, "second")
@@ -413,7 +414,7 @@ def test_an_unexpected_error_shows_an_apology_and_logs_the_traceback(
             raise RuntimeError("disk /srv/secret/index is corrupt")
 
     with FakeSlack() as fake, caplog.at_level(logging.ERROR):
-        for running in serve(fake, BrokenService(), tmp_path):
+        with serve(fake, BrokenService(), tmp_path) as running:
             running.ask(QUESTION, "ask")
             (sent,) = fake.wait_calls("response_url", target="ask")
             running.event(mention_event(f"<@{BOT_USER_ID}> {QUESTION}"))
@@ -449,7 +450,7 @@ def test_run_names_the_missing_variables(tmp_path: Path) -> None:
 def test_a_rejected_token_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     with FakeSlack(bot_token="xoxb-the-real-one") as fake:
-        settings = settings_for(fake, tmp_path, slack_app_token=APP_TOKEN)
+        settings = settings_for(fake, slack_app_token=APP_TOKEN)
         with pytest.raises(ConfigError) as rejected:
             run(settings, StandInService(), feedback)
         # The token check went to SLACK_API_URL, not to slack.com.

@@ -93,7 +93,11 @@ def quote_blocks(quotes: Sequence[Quote], head: str, limit: int) -> str:
         room -= len(blocks[i])
     parts = [head] if head else []
     parts += [f"{blocks[i]}\n{citations[i]}" for i in range(len(quotes))]
-    return separator.join(parts)[:limit]
+    text = separator.join(parts)
+    if len(text) > limit and len(quotes) > 1:
+        # Only when the citations alone overflow: show fewer quotes, never half a citation.
+        return quote_blocks(quotes[:-1], head, limit)
+    return text[:limit]
 
 
 def block_quote(text: str, limit: int) -> str:

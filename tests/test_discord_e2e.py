@@ -8,6 +8,7 @@ records what the bot sent. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 import socket
@@ -347,6 +348,21 @@ def test_more_context_shows_the_surrounding_text_only_to_the_clicker(fake, bot):
     assert reply["flags"] & EPHEMERAL
     assert "10-0 vote" in shown(reply)
     assert all(b["allowed_mentions"] == {"parse": []} for b in click.bodies)
+
+
+def test_buttons_for_a_forgotten_answer_or_passage_say_so(fake, bot):
+    answer = ask(fake, "How did the council vote?").original
+    stale = copy.deepcopy(answer)
+    buttons = stale["components"][0]["components"]
+    buttons[0]["custom_id"] = "qb:vote:up:0123456789abcdef"
+    buttons[2]["custom_id"] = "qb:more:gone.md:1-2"
+
+    vote = fake.click(stale, "qb:vote:up:0123456789abcdef")
+    more = fake.click(stale, "qb:more:gone.md:1-2")
+    fake.wait_for(lambda: vote.answered and more.answered)
+
+    assert vote.original["content"] == messages.FEEDBACK_UNKNOWN
+    assert shown(more.followups[0]).strip() == messages.NO_CONTEXT
 
 
 def test_buttons_keep_working_after_a_restart(fake, quote_service, feedback, tmp_path):

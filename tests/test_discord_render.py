@@ -49,6 +49,17 @@ def test_short_quotes_stay_whole_when_a_long_one_shares_the_embed():
     assert "> Denver would lose roughly $425,000 annually.\n**[3]** " + TITLE + ", ¶ 12" in text
 
 
+def test_citations_are_never_cut_even_when_they_crowd_the_embed():
+    url = "https://example.org/" + "x" * 480
+    many = [quote(f"quote number {n}", paragraph=n, source=url) for n in range(1, 13)]
+    embed = views.answer_embed(answer(*many))
+
+    assert len(embed) <= views.EMBED_TOTAL_LIMIT
+    citations = [line for line in embed.description.split("\n") if line.startswith("**[")]
+    assert citations
+    assert all(line.endswith(f"[source](<{url}>)") for line in citations)
+
+
 def test_a_huge_question_is_cut_to_the_title_limit():
     embed = views.answer_embed(answer(quote("x y z"), question="why " * 200))
     assert len(embed.title) <= views.TITLE_LIMIT

@@ -58,7 +58,7 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "slack_bot_token": BOT_TOKEN,
         "slack_app_token": APP_TOKEN,
-        "slack_api_url": fake.api_url,
+        "slack_api_url": fake.api_url.rstrip("/"),  # as often written in .env
         "cooldown_rate": 100,
     }
     return replace(Settings(), **{**values, **overrides})

@@ -138,12 +138,10 @@ class SlackBot:
         self.service = service
         self.feedback = feedback
         self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
-        # slack-sdk joins method names onto the base URL, which needs its trailing slash.
-        self.api_url = settings.slack_api_url.rstrip("/") + "/"
         self.client = WebClient(
-            token=settings.slack_bot_token, base_url=self.api_url, timeout=API_TIMEOUT
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT
         )
-        identity = check_token(self.client, self.api_url)
+        identity = check_token(self.client, settings.slack_api_url)
         self.bot_user_id = str(identity.get("user_id", ""))
         log.info("Slack: signed in as %s in %s", identity.get("user"), identity.get("team"))
         self._events = Recent()
@@ -185,7 +183,9 @@ class SlackBot:
         except (OSError, SlackClientError):
             handler.close()
             log.debug("Socket Mode connection failed", exc_info=True)
-            raise QuotebotError(messages.SLACK_UNREACHABLE.format(url=self.api_url)) from None
+            raise QuotebotError(
+                messages.SLACK_UNREACHABLE.format(url=self.settings.slack_api_url)
+            ) from None
         self._socket = handler
         return handler
 

@@ -377,16 +377,35 @@ def test_corpus_text_and_questions_cannot_ping_or_forge_links(tmp_path: Path) ->
     assert "&lt;!channel&gt;" in shown and "&amp;" in shown and "&lt;@U123&gt;" in shown
 
 
-def test_twenty_concurrent_asks_are_all_acknowledged_and_answered(slack: Running) -> None:
-    with ThreadPoolExecutor(20) as pool:
-        replies = list(pool.map(lambda n: slack.ask(QUESTION, f"q{n}"), range(20)))
+class GatedService:
+    """Holds every answer until the test opens the gate, like a service that is very slow."""
 
-    assert [r.status for r in replies] == [200] * 20
-    assert max(r.seconds for r in replies) < ACK_DEADLINE
-    slack.fake.wait_calls("response_url", count=20)
-    answered = {s.target for s in slack.fake.calls("response_url")}
-    assert answered == {f"q{n}" for n in range(20)}
-    for sent in slack.fake.calls("response_url"):
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+
+    def ask(self, question: str) -> Answer:
+        assert self.gate.wait(10), "the test never opened the gate"
+        return self.inner.ask(question)
+
+
+def test_twenty_concurrent_asks_are_acknowledged_while_answers_are_pending(
+    qs: Any, tmp_path: Path
+) -> None:
+    slow = GatedService(qs)
+    with FakeSlack() as fake, serve(fake, slow, tmp_path) as running:
+        with ThreadPoolExecutor(20) as pool:
+            replies = list(pool.map(lambda n: running.ask(QUESTION, f"q{n}"), range(20)))
+
+        # Every ack came back although no answer could be computed yet.
+        assert [r.status for r in replies] == [200] * 20
+        assert max(r.seconds for r in replies) < ACK_DEADLINE
+        assert fake.calls("response_url") == []
+        slow.gate.set()
+        fake.wait_calls("response_url", count=20)
+
+    assert {s.target for s in fake.calls("response_url")} == {f"q{n}" for n in range(20)}
+    for sent in fake.calls("response_url"):
         assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
 
 

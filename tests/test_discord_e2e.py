@@ -11,7 +11,10 @@ import asyncio
 import copy
 import logging
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -530,3 +533,46 @@ def test_an_unreachable_api_stops_with_one_clear_line(quote_service, feedback, t
 
     assert isinstance(error, QuotebotError)
     assert f"127.0.0.1:{port}" in str(error) and "\n" not in str(error)
+
+
+CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_discord_e2e import KeywordService
+from bot.config import Settings
+from bot.discord_bot import run
+from bot.feedback import FeedbackStore
+
+settings = Settings(discord_token={token!r}, discord_api_base={api!r})
+run(settings, KeywordService(), FeedbackStore(Path({db!r})))
+print("clean exit")
+"""
+
+
+def test_sigterm_stops_a_running_bot_cleanly(fake, tmp_path):
+    code = CHILD.format(
+        tests=str(Path(__file__).parent),
+        token=fake.token,
+        api=fake.api_base,
+        db=str(tmp_path / "feedback.sqlite3"),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        fake.wait_for(lambda: fake.ready_sessions() > 0 or child.poll() is not None, timeout=30)
+        assert child.poll() is None, child.communicate()[1]
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0, err
+    assert "clean exit" in out
+    assert "Traceback" not in err

@@ -179,11 +179,7 @@ class QuoteClient(discord.Client):
         try:
             synced = await self.tree.sync(guild=guild)
         except discord.Forbidden:
-            raise ConfigError(
-                f"Discord refused to register slash commands in guild {guild_id}; invite the "
-                "bot there with the bot and applications.commands scopes, or unset "
-                "DISCORD_GUILD_ID."
-            ) from None
+            raise ConfigError(messages.DISCORD_GUILD_REFUSED.format(guild_id=guild_id)) from None
         where = f"guild {guild_id}" if guild else "globally"
         log.info("Registered /%s %s.", ", /".join(c.name for c in synced), where)
 

@@ -37,6 +37,10 @@ DISCORD_TOKEN_REJECTED = (
     "Portal (your application → Bot → Reset Token) and update DISCORD_TOKEN."
 )
 DISCORD_UNREACHABLE = "Cannot reach Discord at {url}; check the network or DISCORD_API_BASE."
+DISCORD_GUILD_REFUSED = (
+    "Discord refused to register slash commands in guild {guild_id} (DISCORD_GUILD_ID); "
+    "invite the bot there with the bot and applications.commands scopes, or unset it."
+)
 SOURCES_TITLE = "Sources"
 NO_SOURCES = "No documents are indexed."
 MORE_CONTEXT = "More context"

@@ -105,7 +105,10 @@ class FeedbackStore:
                 "SELECT v.time, a.platform, a.question, a.quote_ids, v.user_hash, v.vote "
                 "FROM votes v JOIN answers a USING (answer_id) ORDER BY v.time"
             ).fetchall()
-        return [Vote(t, p, q, tuple(ids.split("\n")) if ids else (), u, v) for t, p, q, ids, u, v in rows]
+        return [
+            Vote(t, p, q, tuple(ids.split("\n")) if ids else (), u, v)
+            for t, p, q, ids, u, v in rows
+        ]
 
     def close(self) -> None:
         with self._lock:

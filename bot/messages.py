@@ -88,3 +88,4 @@ SLACK_HELP = (
     "When the documents do not answer, I say so and show the closest passages, "
     "marked as such."
 )
+UNKNOWN_COMMAND = "Try /ask <question>, /sources or /help."

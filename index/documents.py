@@ -77,29 +77,8 @@ def load_corpus(
     or when no readable document is found.
     """
     warn = warn or logger.warning
-    root = Path(root)
-    if not paths:
-        if not root.is_dir():
-            what = "is not a folder" if root.exists() else "does not exist"
-            raise CorpusError(
-                f"Corpus folder {root} {what}; create it and put documents in it ({ACCEPTED})."
-            )
-        where = str(root)
-        candidates = list(_walk(root, root, warn))
-    else:
-        where = ", ".join(str(p) for p in paths)
-        candidates = []
-        for path in map(Path, paths):
-            if not path.exists():
-                raise CorpusError(f"{path} does not exist.")
-            base = root if _is_within(path, root) else path.parent
-            if path.is_dir():
-                candidates.extend(_walk(path, base, warn))
-            elif path.suffix.lower() in SUFFIXES:
-                candidates.append((path, _doc_id(path, base)))
-            else:
-                warn(f"Skipping {path}: not a supported file type (accepted: {ACCEPTED}).")
-
+    where = ", ".join(str(p) for p in paths) if paths else str(root)
+    candidates = find_files(root, paths, warn=warn)
     documents: list[Document] = []
     seen_files: set[Path] = set()
     seen_ids: dict[str, Path] = {}
@@ -131,6 +110,41 @@ def load_corpus(
             )
         raise CorpusError(f"No documents in {where}; add files ending in {ACCEPTED}.")
     return documents
+
+
+def find_files(
+    root: Path,
+    paths: Sequence[Path] | None = None,
+    *,
+    warn: Callable[[str], None] | None = None,
+) -> list[tuple[Path, str]]:
+    """The (path, doc_id) pairs :func:`load_corpus` would read, without reading them.
+
+    Cheap enough to run before every answer, to notice that the corpus changed.
+    """
+    warn = warn or logger.warning
+    root = Path(root)
+    if not paths:
+        if not root.is_dir():
+            what = "is not a folder" if root.exists() else "does not exist"
+            raise CorpusError(
+                f"Corpus folder {root} {what}; create it and put documents in it ({ACCEPTED})."
+            )
+        candidates = list(_walk(root, root, warn))
+    else:
+        candidates = []
+        for path in map(Path, paths):
+            if not path.exists():
+                raise CorpusError(f"{path} does not exist.")
+            base = root if _is_within(path, root) else path.parent
+            if path.is_dir():
+                candidates.extend(_walk(path, base, warn))
+            elif path.suffix.lower() in SUFFIXES:
+                candidates.append((path, _doc_id(path, base)))
+            else:
+                warn(f"Skipping {path}: not a supported file type (accepted: {ACCEPTED}).")
+
+    return candidates
 
 
 def _walk(folder: Path, base: Path, warn: Callable[[str], None]) -> Iterator[tuple[Path, str]]:

@@ -1,0 +1,336 @@
+"""The ``quotebot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot import messages
+from bot.config import Settings
+from bot.errors import QuestionError, QuotebotError
+
+logger = logging.getLogger("quotebot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quotebot",
+        description="Answer questions about documents with verbatim, cited quotes.",
+    )
+    parser.add_argument("--corpus", type=Path, help="corpus folder (QUOTEBOT_CORPUS)")
+    parser.add_argument("--index-dir", type=Path, help="index folder (QUOTEBOT_INDEX_DIR)")
+    parser.add_argument("--model", help="embedding model (QUOTEBOT_MODEL)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed every document")
+    p.add_argument("--kind", choices=["auto", "flat", "hnsw"], help="FAISS index kind")
+
+    p = sub.add_parser("ask", help="answer one question (or one per stdin line with -)")
+    p.add_argument("question", nargs="+", help="the question, or - to read questions from stdin")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("sources", help="list the indexed documents")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("chat", help="interactive terminal chat (/ask, /sources, /help)")
+
+    p = sub.add_parser("run", help="start the configured chat adapters (default: terminal chat)")
+    p.add_argument("platform", nargs="?", choices=["discord", "slack"], help="only this one")
+    p.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
+    p.add_argument("--port", type=int, default=3000, help="Slack HTTP mode port (default 3000)")
+
+    p = sub.add_parser("eval", help="evaluate on a SQuAD-format file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--articles", default="24:48", help="article range A:B (default 24:48)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("tune", help="fit the ranker on a SQuAD tuning split")
+    p.add_argument("file", type=Path)
+    p.add_argument("--articles", default="0:24", help="article range A:B (default 0:24)")
+    p.add_argument("--answer-rate", type=float, default=0.965, help="in-article answer target")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.command:
+        _parser().print_help()
+        return 0
+    try:
+        settings = Settings.from_env(
+            corpus=args.corpus,
+            index_dir=args.index_dir,
+            model=args.model,
+            index_kind=getattr(args, "kind", None),
+        )
+        _configure_logging("DEBUG" if args.verbose else settings.log_level)
+        from bot.app import quiet_libraries
+
+        quiet_libraries()
+        handler = globals()[f"_cmd_{args.command}"]
+        return int(handler(args, settings) or 0)
+    except QuotebotError as exc:
+        print(f"quotebot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _progress() -> tuple[Any, Any]:
+    """A rich progress bar for embedding, on stderr, shown only in a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    task = bar.add_task("Embedding sentences", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _service(settings: Settings) -> Any:
+    from bot.app import build_service
+
+    bar, update = _progress()
+    with bar:
+        return build_service(settings, progress=update, notice=_notice)
+
+
+def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build
+
+    bar, update = _progress()
+    with bar:
+        index = build(
+            settings,
+            args.paths or None,
+            rebuild=args.rebuild,
+            progress=update,
+            warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+        )
+    m = index.manifest
+    print(
+        f"Indexed {len(index.documents)} document(s), {m['sentences']} sentences "
+        f"({m['reused_documents']} unchanged, not re-embedded); index kind {m['index_kind']}, "
+        f"model {m['model']}, queries via {m.get('query_backend')}; in {settings.index_dir}"
+    )
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    if args.question == ["-"]:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            _print_answer(service, line, as_json=args.json)
+            sys.stdout.flush()
+        return 0
+    return _print_answer(service, " ".join(args.question), as_json=args.json)
+
+
+def _print_answer(service: Any, question: str, *, as_json: bool) -> int:
+    try:
+        answer = service.ask(question)
+    except QuestionError as exc:
+        if as_json:
+            print(json.dumps({"question": question.strip(), "error": str(exc)}))
+            return 0
+        raise
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        from bot.terminal import print_answer
+
+        print_answer(answer)
+    return 0
+
+
+def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    sources = service.sources()
+    if args.json:
+        manifest = service.index.manifest
+        print(
+            json.dumps(
+                {
+                    "index_kind": manifest.get("index_kind"),
+                    "model": manifest.get("model"),
+                    "sentences": manifest.get("sentences"),
+                    "built_at": manifest.get("built_at"),
+                    "documents": [s.__dict__ for s in sources],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        from bot.terminal import print_sources
+
+        print_sources(sources, service.index.manifest)
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.terminal import chat
+
+    chat(_service(settings))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    platforms = (
+        [args.platform]
+        if args.platform
+        else [
+            name
+            for name, on in (
+                ("discord", settings.discord_configured),
+                ("slack", settings.slack_configured),
+            )
+            if on
+        ]
+    )
+    service = _service(settings)
+    if not platforms:
+        print(
+            "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+            "starting the terminal chat.",
+            file=sys.stderr,
+        )
+        from bot.terminal import chat
+
+        chat(service)
+        return 0
+    from bot.feedback import FeedbackStore
+
+    feedback = FeedbackStore(settings.feedback_db)
+    runners = []
+    for name in platforms:
+        if name == "discord":
+            from bot import discord_bot
+
+            runners.append(lambda: discord_bot.run(settings, service, feedback))
+        else:
+            from bot import slack_bot
+
+            runners.append(
+                lambda: slack_bot.run(settings, service, feedback, http=args.http, port=args.port)
+            )
+    if len(runners) == 1:
+        runners[0]()
+        return 0
+    return _run_together(runners)
+
+
+def _run_together(runners: list[Any]) -> int:
+    """Run several blocking adapters side by side; stop when any of them stops."""
+    import threading
+
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def wrap(run: Any) -> None:
+        try:
+            run()
+        except BaseException as exc:  # reported below, from the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    for run in runners:
+        threading.Thread(target=wrap, args=(run,), daemon=True).start()
+    done.wait()
+    if errors:
+        raise errors[0]
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from bot.evaluate import evaluate
+    from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+
+    a, b = _range(args.articles)
+    builder = SentenceTransformerEmbedder(settings.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            builder.export_onnx(Path(tmp))
+            asker: Any = OnnxEmbedder(Path(tmp))
+        except QuotebotError:
+            asker = builder
+        progress = None if args.json else _notice
+        metrics = evaluate(
+            args.file, (a, b), build_embedder=builder, query_embedder=asker, progress=progress
+        )
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
+    return 0
+
+
+def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.tune import tune
+    from index.embedder import SentenceTransformerEmbedder
+
+    a, b = _range(args.articles)
+    result = tune(
+        args.file,
+        (a, b),
+        SentenceTransformerEmbedder(settings.model),
+        answer_rate=args.answer_rate,
+        progress=_notice,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _range(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise QuotebotError(f"--articles takes A:B, like 24:48, not {text!r}.") from None
+    if not 0 <= a < b:
+        raise QuotebotError(f"--articles needs 0 <= A < B, got {text!r}.")
+    return a, b
+
+
+__all__ = ["main", "messages"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The answering service: a question in, an :class:`~bot.answers.Answer` of cited quotes out.
+
+It knows no chat platform. Front ends call :meth:`QuoteService.ask` (blocking,
+a few milliseconds of CPU: run it in a worker thread from async code) and
+render the answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+from bot import messages
+from bot.answers import Answer, Context, Quote, SourceInfo
+from bot.errors import QuestionError
+from index.documents import Document
+from index.search import Searcher
+from index.store import CorpusIndex
+
+MAX_QUOTES = 3
+# Adjacent sentences that both rank high are shown as one quote, up to this length.
+MERGE_LIMIT = 320
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_question(text: str, limit: int) -> tuple[str, bool]:
+    """Normalise a question typed by a user; return it and whether it was cut to ``limit``."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut, True
+
+
+class QuoteService:
+    """Answers questions about one index with verbatim quotes."""
+
+    def __init__(
+        self,
+        index: CorpusIndex,
+        searcher: Searcher,
+        *,
+        max_question_chars: int = 500,
+        max_quotes: int = MAX_QUOTES,
+    ) -> None:
+        self.index = index
+        self.searcher = searcher
+        self.max_question_chars = max_question_chars
+        self.max_quotes = max_quotes
+        self._docs = {d.doc_id: (i, d) for i, d in enumerate(index.documents)}
+
+    def ask(self, question: str) -> Answer:
+        """Answer ``question``; raises QuestionError when there is nothing to ask."""
+        text, truncated = clean_question(question or "", self.max_question_chars)
+        if not any(c.isalnum() for c in text):
+            raise QuestionError(messages.EMPTY_QUESTION)
+        result = self.searcher.search(text, k=12)
+        quotes = self._quotes([(h.row, h.score) for h in result.hits])
+        answered = bool(quotes) and result.answerable >= self.searcher.ranker.threshold
+        return Answer(
+            question=text,
+            quotes=tuple(quotes) if answered else (),
+            abstained=not answered,
+            confidence=result.answerable,
+            closest=() if answered else tuple(quotes),
+            truncated=truncated,
+        )
+
+    def _quotes(self, hits: list[tuple[int, float]]) -> list[Quote]:
+        """Turn ranked sentence rows into at most ``max_quotes`` quotes, merging neighbours."""
+        spans: list[list[int]] = []  # [doc, start, end, paragraph] per quote
+        scores: list[float] = []
+        sentences = self.index.sentences
+        for row, score in hits:
+            doc, paragraph, start, end = (int(x) for x in sentences[row])
+            merged = False
+            for span in spans:
+                if span[0] != doc or span[3] != paragraph:
+                    continue
+                if start <= span[2] and end >= span[1]:  # overlapping: nothing new
+                    merged = True
+                    break
+                gap = self.index.documents[doc].text[min(end, span[2]) : max(start, span[1])]
+                adjacent = gap.strip() == ""
+                if adjacent and max(end, span[2]) - min(start, span[1]) <= MERGE_LIMIT:
+                    span[1], span[2] = min(start, span[1]), max(end, span[2])
+                    merged = True
+                    break
+            if merged:
+                continue
+            if len(spans) == self.max_quotes:
+                break
+            spans.append([doc, start, end, paragraph])
+            scores.append(score)
+        return [
+            self._make_quote(self.index.documents[d], s, e, p, score)
+            for (d, s, e, p), score in zip(spans, scores, strict=True)
+        ]
+
+    @staticmethod
+    def _make_quote(doc: Document, start: int, end: int, paragraph: int, score: float) -> Quote:
+        return Quote(
+            text=doc.text[start:end],
+            document=doc.doc_id,
+            title=doc.title,
+            paragraph=paragraph,
+            start=start,
+            end=end,
+            score=score,
+            source=doc.source,
+        )
+
+    def sources(self) -> list[SourceInfo]:
+        return [
+            SourceInfo(d.doc_id, d.title, len(d.paragraphs), d.source) for d in self.index.documents
+        ]
+
+    def quote(self, quote_id: str) -> Quote | None:
+        """The quote a ``Quote.id`` refers to, or None if the index no longer has it."""
+        doc_id, _, span = quote_id.rpartition(":")
+        start_s, _, end_s = span.partition("-")
+        found = self._docs.get(doc_id)
+        if found is None or not (start_s.isdigit() and end_s.isdigit()):
+            return None
+        _, doc = found
+        start, end = int(start_s), int(end_s)
+        if not 0 <= start < end <= len(doc.text):
+            return None
+        try:
+            paragraph = doc.paragraph_of(start)
+        except ValueError:
+            return None
+        return self._make_quote(doc, start, end, paragraph, 0.0)
+
+    def context(self, quote_id: str, sentences: int = 2) -> Context | None:
+        """The quote with up to ``sentences`` sentences on each side, within its paragraph."""
+        quote = self.quote(quote_id)
+        if quote is None:
+            return None
+        doc_index, doc = self._docs[quote.document]
+        rows = self.index.sentences
+        mine = np.nonzero((rows[:, 0] == doc_index) & (rows[:, 1] == quote.paragraph))[0]
+        if len(mine) == 0:
+            return Context(quote, quote.text, quote.start, quote.end)
+        starts, ends = rows[mine, 2], rows[mine, 3]
+        first = int(np.searchsorted(ends, quote.start, side="right"))
+        last = int(np.searchsorted(starts, quote.end, side="left")) - 1
+        first = max(0, first - sentences)
+        last = min(len(mine) - 1, max(last, first) + sentences)
+        start = min(int(starts[first]), quote.start)
+        end = max(int(ends[last]), quote.end)
+        return Context(quote, doc.text[start:end], start, end)

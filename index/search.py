@@ -1,0 +1,347 @@
+"""Hybrid search: dense (FAISS) and BM25 candidates, re-ranked by a small linear model.
+
+Candidates are the union of the best sentences by embedding similarity and by
+BM25. Each gets a handful of features (similarities of the sentence and of its
+neighbourhood, keyword overlap, whether it holds the kind of thing the question
+asks for: a year, a number, a name). A linear model, fitted on the SQuAD tuning
+split by ``bench/tune.py`` and stored in ``ranker.json``, turns them into a
+score; a logistic model on the best candidate's features gives the probability
+that the corpus answers the question at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index import vectors as vector_index
+from index.store import CorpusIndex
+from index.text import stems, words
+
+CANDIDATES = 40  # from each retriever
+RANKER_FILE = Path(__file__).with_name("ranker.json")
+
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen)\b",
+    re.I,
+)
+_MONTH = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|decade)\b"
+)
+_CAPITAL = re.compile(r"\b[A-Z][a-zA-Z]+")
+_MONEY_PERCENT = re.compile(r"[$€£%]|\bpercent\b|\bdollars?\b", re.I)
+
+QUESTION_KINDS = ("when", "count", "who", "where", "what", "why", "how", "other")
+
+FEATURES = (
+    "dense",
+    "dense_window",
+    "dense_rank",
+    "bm25",
+    "bm25_window",
+    "bm25_rank",
+    "overlap",
+    "novelty",
+    "log_length",
+    "when_x_date",
+    "count_x_number",
+    "who_x_names",
+    "where_x_names",
+    "what_x_names",
+    "how_x_number",
+    "money_match",
+)
+ABSTAIN_FEATURES = (
+    "top_score",
+    "top_dense",
+    "top_bm25_raw",
+    "top_overlap",
+    "max_dense",
+    "margin",
+    "top_dense_window",
+    "window_overlap",
+    "coverage",
+)
+
+
+def question_kind(question: str) -> str:
+    w = words(question)
+    text = " ".join(w)
+    if (
+        "when" in w
+        or "what year" in text
+        or "which year" in text
+        or "what century" in text
+        or "what date" in text
+    ):
+        return "when"
+    if (
+        "how many" in text
+        or "how much" in text
+        or "how long" in text
+        or "how old" in text
+        or "what percentage" in text
+    ):
+        return "count"
+    if "who" in w or "whom" in w or "whose" in w:
+        return "who"
+    if "where" in w:
+        return "where"
+    if "why" in w:
+        return "why"
+    if "how" in w:
+        return "how"
+    if "what" in w or "which" in w:
+        return "what"
+    return "other"
+
+
+@dataclass(frozen=True)
+class Ranker:
+    weights: np.ndarray  # one per FEATURES
+    abstain_weights: np.ndarray  # one per ABSTAIN_FEATURES
+    abstain_bias: float
+    threshold: float  # answer when P(answerable) >= threshold
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> Ranker:
+        data = json.loads(path.read_text())
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ranker:
+        return cls(
+            weights=np.array([data["weights"][f] for f in FEATURES], dtype=np.float64),
+            abstain_weights=np.array(
+                [data["abstain_weights"][f] for f in ABSTAIN_FEATURES], dtype=np.float64
+            ),
+            abstain_bias=float(data["abstain_bias"]),
+            threshold=float(data["threshold"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": {f: float(w) for f, w in zip(FEATURES, self.weights, strict=True)},
+            "abstain_weights": {
+                f: float(w) for f, w in zip(ABSTAIN_FEATURES, self.abstain_weights, strict=True)
+            },
+            "abstain_bias": self.abstain_bias,
+            "threshold": self.threshold,
+        }
+
+
+@lru_cache(maxsize=1)
+def default_ranker() -> Ranker:
+    return Ranker.load()
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: int  # sentence row in the index
+    score: float  # ranker score, higher is better
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]  # best first
+    answerable: float  # probability that the best hit answers the question
+    features: np.ndarray  # (len(candidates), len(FEATURES)), rows aligned with ``candidates``
+    candidates: np.ndarray  # sentence rows
+    abstain_features: np.ndarray
+
+
+class Searcher:
+    """Answers "which sentences answer this question" for one index."""
+
+    def __init__(self, index: CorpusIndex, embedder: Any, ranker: Ranker | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.ranker = ranker or default_ranker()
+        n = len(index)
+        sentences = index.sentences
+        # Neighbours within the same paragraph, for the "window" features.
+        same_prev = np.zeros(n, dtype=bool)
+        same_prev[1:] = (sentences[1:, 0] == sentences[:-1, 0]) & (
+            sentences[1:, 1] == sentences[:-1, 1]
+        )
+        self._prev = np.where(same_prev, np.arange(n) - 1, -1)
+        same_next = np.zeros(n, dtype=bool)
+        same_next[:-1] = same_prev[1:]
+        self._next = np.where(same_next, np.arange(n) + 1, -1)
+        self._stems: list[frozenset[str]] | None = None
+        self._idf: dict[str, float] | None = None
+
+    def _sentence_stems(self) -> list[frozenset[str]]:
+        if self._stems is None:
+            self._stems = [frozenset(stems(t)) for t in self.index.texts]
+            df: dict[str, int] = {}
+            for s in self._stems:
+                for w in s:
+                    df[w] = df.get(w, 0) + 1
+            n = len(self._stems)
+            self._idf = {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
+        return self._stems
+
+    def _window_overlap(self, q_stems: list[str], row: int) -> float:
+        """IDF-weighted share of the question's words found in a sentence and its neighbours."""
+        sent_stems = self._sentence_stems()
+        idf = self._idf or {}
+        window = set(sent_stems[row])
+        for other in (self._prev[row], self._next[row]):
+            if other >= 0:
+                window |= sent_stems[other]
+        q_set = set(q_stems)
+        total = sum(idf.get(w, 0.0) for w in q_set)
+        return sum(idf.get(w, 0.0) for w in q_set & window) / total if total else 0.0
+
+    def _coverage(self, q_stems: list[str]) -> float:
+        """Share of the question's words that occur anywhere in the corpus."""
+        q_set = set(q_stems)
+        if not q_set:
+            return 0.0
+        vocab = self.index.bm25.vocab_dict
+        return sum(w in vocab for w in q_set) / len(q_set)
+
+    def bm25_scores(self, question_stems: list[str]) -> np.ndarray:
+        bm25 = self.index.bm25
+        ids = bm25.get_tokens_ids(question_stems)
+        if not ids:
+            return np.zeros(len(self.index), dtype=np.float32)
+        return np.asarray(bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def search(self, question: str, k: int = 10, vector: np.ndarray | None = None) -> SearchResult:
+        n = len(self.index)
+        if n == 0:
+            empty = np.zeros((0, len(FEATURES)))
+            return SearchResult(
+                [], 0.0, empty, np.zeros(0, np.int64), np.zeros(len(ABSTAIN_FEATURES))
+            )
+        if vector is None:
+            vector = self.embedder.encode([question])[0]
+        q_stems = stems(question)
+        bm25 = self.bm25_scores(q_stems)
+
+        if self.index.kind == "flat":
+            dense_all = self.index.vectors @ vector
+            dense_order = np.argsort(-dense_all)[:CANDIDATES]
+        else:
+            scores, ids = vector_index.search(self.index.dense, vector[None, :], CANDIDATES)
+            keep = ids[0] >= 0
+            dense_order = ids[0][keep]
+            dense_all = None
+        bm25_order = np.argsort(-bm25)[:CANDIDATES]
+        bm25_order = bm25_order[bm25[bm25_order] > 0]
+        candidates = np.unique(np.concatenate([dense_order, bm25_order]).astype(np.int64))
+
+        features = self._features(
+            question, q_stems, vector, candidates, bm25, dense_order, bm25_order
+        )
+        scores = features @ self.ranker.weights
+        order = np.argsort(-scores)
+        dense_c = features[:, FEATURES.index("dense")]
+        top = order[0]
+        margin = float(scores[top] - scores[order[1]]) if len(order) > 1 else 1.0
+        abstain = np.array(
+            [
+                scores[top],
+                dense_c[top],
+                math.log1p(float(bm25[candidates[top]])),
+                features[top, FEATURES.index("overlap")],
+                float(dense_c.max()),
+                margin,
+                features[top, FEATURES.index("dense_window")],
+                self._window_overlap(q_stems, int(candidates[top])),
+                self._coverage(q_stems),
+            ]
+        )
+        z = float(abstain @ self.ranker.abstain_weights + self.ranker.abstain_bias)
+        answerable = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        hits = [Hit(int(candidates[i]), float(scores[i])) for i in order[:k]]
+        del dense_all
+        return SearchResult(hits, answerable, features, candidates, abstain)
+
+    def _features(
+        self,
+        question: str,
+        q_stems: list[str],
+        vector: np.ndarray,
+        candidates: np.ndarray,
+        bm25: np.ndarray,
+        dense_order: np.ndarray,
+        bm25_order: np.ndarray,
+    ) -> np.ndarray:
+        vecs = self.index.vectors
+        texts = self.index.texts
+        sent_stems = self._sentence_stems()
+        idf = self._idf or {}
+        prev = self._prev[candidates]
+        nxt = self._next[candidates]
+
+        dense = vecs[candidates] @ vector
+        window = vecs[candidates].copy()
+        window[prev >= 0] += vecs[prev[prev >= 0]]
+        window[nxt >= 0] += vecs[nxt[nxt >= 0]]
+        window /= np.maximum(np.linalg.norm(window, axis=1, keepdims=True), 1e-12)
+        dense_window = window @ vector
+
+        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
+        scale = top_bm25 if top_bm25 > 0 else 1.0
+        bm25_c = bm25[candidates] / scale
+        bm25_prev = np.where(prev >= 0, bm25[np.maximum(prev, 0)], 0.0) / scale
+        bm25_next = np.where(nxt >= 0, bm25[np.maximum(nxt, 0)], 0.0) / scale
+        bm25_window = np.maximum(bm25_prev, bm25_next)
+
+        dense_rank = np.zeros(len(candidates))
+        bm25_rank = np.zeros(len(candidates))
+        position = {int(r): i for i, r in enumerate(candidates)}
+        for rank, row in enumerate(dense_order):
+            dense_rank[position[int(row)]] = 1.0 / (rank + 1)
+        for rank, row in enumerate(bm25_order):
+            bm25_rank[position[int(row)]] = 1.0 / (rank + 1)
+
+        q_set = set(q_stems)
+        q_weight = sum(idf.get(w, 0.0) for w in q_set) or 1.0
+        q_words = {w for w in words(question)}
+        kind = question_kind(question)
+        money_q = bool(_MONEY_PERCENT.search(question)) or "how much" in question.lower()
+
+        rows = []
+        for i, row in enumerate(candidates):
+            text = texts[int(row)]
+            s_stems = sent_stems[int(row)]
+            overlap = sum(idf.get(w, 0.0) for w in q_set & s_stems) / q_weight
+            novelty = len(s_stems - q_set) / max(1, len(s_stems))
+            has_date = bool(_YEAR.search(text) or _MONTH.search(text))
+            has_number = bool(_NUMBER.search(text))
+            names = sum(1 for m in _CAPITAL.findall(text) if m.lower() not in q_words)
+            has_names = min(names, 3) / 3.0
+            rows.append(
+                (
+                    dense[i],
+                    dense_window[i],
+                    dense_rank[i],
+                    bm25_c[i],
+                    bm25_window[i],
+                    bm25_rank[i],
+                    overlap,
+                    novelty,
+                    math.log(len(text) + 1),
+                    float(kind == "when" and has_date),
+                    float(kind == "count" and has_number),
+                    float(kind == "who") * has_names,
+                    float(kind == "where") * has_names,
+                    float(kind in ("what", "other")) * has_names,
+                    float(kind == "how" and has_number),
+                    float(money_q and bool(_MONEY_PERCENT.search(text))),
+                )
+            )
+        return np.array(rows, dtype=np.float64)

@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
+from fakes import FakeEmbedder
 
 from bot.service import QuoteService
 from index.documents import Document, load_corpus
 from index.search import Searcher
 from index.store import CorpusIndex, build_index
-from index.text import stems
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
-
-
-class FakeEmbedder:
-    """Hashes stemmed words into a fixed-size bag-of-words vector.
-
-    Deterministic, instant, no model: texts that share words are similar, which
-    is all the service needs to be exercised end to end in fast tests.
-    """
-
-    name = "fake-bow"
-    dim = 64
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def encode(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        self.calls += 1
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in stems(text) or ["<empty>"]:
-                h = int(hashlib.md5(word.encode()).hexdigest()[:8], 16)
-                out[i, h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
-            out[i] /= max(float(np.linalg.norm(out[i])), 1e-9)
-        if progress:
-            progress(len(texts))
-        return out
 
 
 @pytest.fixture

@@ -1,0 +1,98 @@
+"""The answering service, as any front end sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import messages
+from bot.errors import QuestionError
+from bot.service import QuoteService
+
+QUESTIONS = [
+    "How did the council vote?",
+    "What did ICE call the ordinance?",
+    "How much money would Denver lose?",
+    "Who wrote a letter to President Trump?",
+    "What did Jeff Sessions announce?",
+    "Who won the 2018 World Cup?",
+    "ordinance",
+    "¿Qué dijo el alcalde? 🤔",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_quote_is_verbatim_with_exact_offsets(service: QuoteService, question: str):
+    answer = service.ask(question)
+    docs = {d.doc_id: d for d in service.index.documents}
+    shown = answer.quotes + answer.closest
+    assert 1 <= len(shown) <= 3
+    for quote in shown:
+        doc = docs[quote.document]
+        assert doc.text[quote.start : quote.end] == quote.text
+        p_start, p_end = doc.paragraphs[quote.paragraph - 1]
+        assert p_start <= quote.start < quote.end <= p_end
+        assert quote.title == doc.title
+
+
+def test_quotes_do_not_overlap(service: QuoteService):
+    for question in QUESTIONS:
+        spans = sorted((q.start, q.end) for q in service.ask(question).quotes)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_answer_quotes_the_sentence_that_answers(service: QuoteService):
+    answer = service.ask("What did ICE call the ordinance?")
+    assert not answer.abstained
+    assert '"dangerous"' in answer.quotes[0].text
+    assert answer.quotes[0].paragraph == 7
+
+
+def test_off_topic_question_abstains_with_closest_matches(service: QuoteService):
+    answer = service.ask("Who won the 2018 World Cup?")
+    assert answer.abstained
+    assert answer.quotes == ()
+    assert answer.closest, "closest matches are offered"
+    assert answer.confidence_label == "not found"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "?!", "\x00\x01"])
+def test_empty_question_is_a_usage_message(service: QuoteService, question: str):
+    with pytest.raises(QuestionError) as err:
+        service.ask(question)
+    assert str(err.value) == messages.EMPTY_QUESTION
+
+
+def test_huge_question_is_cut_to_the_limit(service: QuoteService):
+    question = "What did ICE call the ordinance? " + "word " * 5000
+    answer = service.ask(question)
+    assert answer.truncated
+    assert len(answer.question) <= service.max_question_chars
+
+
+def test_control_characters_and_odd_unicode_are_cleaned(service: QuoteService):
+    answer = service.ask("What\u200b did\x07 ICE\u202e call the ordinance\ufeff?")
+    assert answer.question == "What did ICE call the ordinance ?"
+    assert '"dangerous"' in (answer.quotes or answer.closest)[0].text
+
+
+def test_context_gives_the_sentences_around_a_quote(service: QuoteService):
+    answer = service.ask("How much money would Denver lose?")
+    quote = (answer.quotes or answer.closest)[0]
+    context = service.context(quote.id)
+    assert context is not None
+    doc = service.index.documents[0]
+    assert doc.text[context.start : context.end] == context.text
+    assert context.start <= quote.start and quote.end <= context.end
+    assert quote.text in context.text
+
+
+def test_unknown_quote_ids_are_rejected(service: QuoteService):
+    for bad in ["", "nope", "denver-ordinance.md:5-2", "denver-ordinance.md:0-999999", "x:1-2"]:
+        assert service.quote(bad) is None
+        assert service.context(bad) is None
+
+
+def test_sources_list_the_seed_article(service: QuoteService):
+    (source,) = service.sources()
+    assert source.paragraphs == 13
+    assert "Denver" in source.title

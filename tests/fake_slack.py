@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
-
-from bot.answers import Answer, Quote, SourceInfo
-from bot.errors import QuestionError
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 BOT_USER_ID = "UQUOTEBOT"
 BOT_ID = "BQUOTEBOT"
 TEAM_ID = "T0001"
-SEED = Path(__file__).resolve().parents[1] / "corpus" / "denver-ordinance.md"
 
 
 @dataclass
@@ -224,61 +218,6 @@ class FakeSlack:
     def wait_ack(self, envelope_id: str) -> dict[str, Any]:
         assert self.wait_for(lambda: envelope_id in self.acks), f"no ack for {envelope_id}"
         return self.acks[envelope_id]
-
-
-# -- until tests/conftest.py provides the real ``service`` fixture -----------------------
-
-STOP_WORDS = frozenset(
-    "a an and did does do how is of the to was were what when where who why".split()
-)
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9-]+", text.lower()) if w not in STOP_WORDS}
-
-
-class StandInService:
-    """A duck-typed QuoteService over the seed article: sentences ranked by shared words."""
-
-    def __init__(self, path: Path = SEED) -> None:
-        raw = path.read_text(encoding="utf-8")
-        _, front, body = raw.split("---\n", 2)
-        self.title = re.search(r"^title:\s*(.+)$", front, re.M).group(1).strip()  # type: ignore[union-attr]
-        self.text = body
-        self.sentences: list[tuple[int, int, int]] = []  # (paragraph, start, end)
-        paragraph = 0
-        for para in re.finditer(r"[^\n]+", body):
-            paragraph += 1
-            for s in re.finditer(r"[^.!?]+[.!?]\"?", para.group()):
-                start = para.start() + s.start() + (len(s.group()) - len(s.group().lstrip()))
-                self.sentences.append((paragraph, start, para.start() + s.end()))
-
-    def ask(self, question: str) -> Answer:
-        if not question.strip():
-            raise QuestionError("Please ask a question.")
-        wanted = _words(question)
-        scored = sorted(
-            (
-                (len(wanted & _words(self.text[s:e])) / max(1, len(wanted)), p, s, e)
-                for p, s, e in self.sentences
-            ),
-            reverse=True,
-        )[:3]
-        quotes = tuple(
-            Quote(self.text[s:e], "denver-ordinance.md", self.title, p, s, e, score)
-            for score, p, s, e in scored
-        )
-        answered = scored[0][0] >= 0.5
-        return Answer(
-            question=question,
-            quotes=quotes if answered else (),
-            abstained=not answered,
-            confidence=scored[0][0],
-            closest=() if answered else quotes,
-        )
-
-    def sources(self) -> list[SourceInfo]:
-        return [SourceInfo("denver-ordinance.md", self.title, self.text.count("\n\n") + 1)]
 
 
 # -- what Slack sends -------------------------------------------------------------------

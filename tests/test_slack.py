@@ -29,7 +29,6 @@ from fake_slack import (
     SIGNING_SECRET,
     USER,
     FakeSlack,
-    StandInService,
     button_click,
     button_value,
     mention_event,
@@ -44,7 +43,16 @@ from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
 from bot.feedback import FeedbackStore
-from bot.slack_blocks import ACTION_SHARE, ACTION_VOTE_DOWN, ACTION_VOTE_UP, MAX_BLOCKS, escape
+from bot.render import shown_quotes
+from bot.service import QuoteService
+from bot.slack_blocks import (
+    ACTION_SHARE,
+    ACTION_VOTE_DOWN,
+    ACTION_VOTE_UP,
+    MAX_BLOCKS,
+    blockquote,
+    escape,
+)
 from bot.slack_bot import SlackBot, run
 
 QUESTION = "How did the council vote?"
@@ -52,20 +60,12 @@ VOTE_SENTENCE = "passed in a 10-0 vote"
 ACK_DEADLINE = 3.0  # seconds Slack waits for an acknowledgement
 
 
-@pytest.fixture
-def qs(request: pytest.FixtureRequest) -> Any:
-    """The real service from conftest when it exists, else a stand-in over the seed article."""
-    try:
-        return request.getfixturevalue("service")
-    except pytest.FixtureLookupError:
-        return StandInService()
-
-
 @pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def loopback_only(monkeypatch: pytest.MonkeyPatch, service: QuoteService) -> Iterator[None]:
     # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
+    # Taken once the service exists: threads its index starts (tqdm's monitor) are not the bot's.
     before = set(threading.enumerate())
     yield
     assert threads_left_behind(before) == []
@@ -142,8 +142,8 @@ class Running:
 
 
 @pytest.fixture
-def slack(qs: Any, tmp_path: Path) -> Iterator[Running]:
-    with FakeSlack() as fake, serve(fake, qs, tmp_path) as running:
+def slack(service: QuoteService, tmp_path: Path) -> Iterator[Running]:
+    with FakeSlack() as fake, serve(fake, service, tmp_path) as running:
         yield running
 
 
@@ -199,6 +199,24 @@ def test_ask_is_acknowledged_at_once_then_answered_privately_with_citations(
     assert "Confidence:" in shown
     assert button_value(sent.data["blocks"], ACTION_SHARE)
     assert len(sent.data["blocks"]) <= MAX_BLOCKS
+    # What is shown is the service's answer, verbatim and in order, worded as it decided.
+    expected = slack.bot.service.ask(QUESTION)
+    quoted = [t for t in texts(sent.data["blocks"]) if t.startswith(">")]
+    assert quoted == [blockquote(q.text) for q in shown_quotes(expected)]
+    assert (f"*{messages.NOT_FOUND}*" in shown) == expected.abstained
+
+
+def test_a_question_the_documents_do_not_answer_gets_not_found_and_closest_matches(
+    slack: Running,
+) -> None:
+    slack.ask("What is the boiling point of mercury?", "off-topic")
+
+    (sent,) = slack.fake.wait_calls("response_url", target="off-topic")
+    shown = texts(sent.data["blocks"])
+    assert f"*{messages.NOT_FOUND}*" in shown
+    closest = shown.index(escape(messages.CLOSEST_HEADER))
+    assert [t for t in shown if t.startswith(">")]  # the closest passages ...
+    assert all(shown.index(t) > closest for t in shown if t.startswith(">"))  # ... under the label
 
 
 def test_ask_without_a_question_or_with_help_shows_the_help(slack: Running) -> None:
@@ -390,9 +408,9 @@ class GatedService:
 
 
 def test_twenty_concurrent_asks_are_acknowledged_while_answers_are_pending(
-    qs: Any, tmp_path: Path
+    service: QuoteService, tmp_path: Path
 ) -> None:
-    slow = GatedService(qs)
+    slow = GatedService(service)
     with FakeSlack() as fake, serve(fake, slow, tmp_path) as running:
         with ThreadPoolExecutor(20) as pool:
             replies = list(pool.map(lambda n: running.ask(QUESTION, f"q{n}"), range(20)))
@@ -409,9 +427,9 @@ def test_twenty_concurrent_asks_are_acknowledged_while_answers_are_pending(
         assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
 
 
-def test_a_user_asking_too_fast_is_told_to_wait(qs: Any, tmp_path: Path) -> None:
+def test_a_user_asking_too_fast_is_told_to_wait(service: QuoteService, tmp_path: Path) -> None:
     with FakeSlack() as fake:
-        with serve(fake, qs, tmp_path, cooldown_rate=1, cooldown_seconds=60) as running:
+        with serve(fake, service, tmp_path, cooldown_rate=1, cooldown_seconds=60) as running:
             running.ask(QUESTION, "first")
             (first,) = fake.wait_calls("response_url", target="first")
             running.ask(QUESTION, "second")
@@ -450,28 +468,30 @@ def test_an_unexpected_error_shows_an_apology_and_logs_the_traceback(
 # -- start-up -------------------------------------------------------------------------------
 
 
-def test_run_names_the_missing_variables(tmp_path: Path) -> None:
+def test_run_names_the_missing_variables(service: QuoteService, tmp_path: Path) -> None:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     empty = Settings()
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN not set"):
-        run(empty, StandInService(), feedback)
+        run(empty, service, feedback)
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET not set"):
-        run(replace(empty, slack_bot_token=BOT_TOKEN), StandInService(), feedback, http=True)
+        run(replace(empty, slack_bot_token=BOT_TOKEN), service, feedback, http=True)
     with pytest.raises(ConfigError, match=r"xapp-"):
         run(
             replace(empty, slack_bot_token=BOT_TOKEN, slack_app_token=BOT_TOKEN),
-            StandInService(),
+            service,
             feedback,
         )
     feedback.close()
 
 
-def test_a_rejected_token_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
+def test_a_rejected_token_stops_start_up_with_one_clear_line(
+    service: QuoteService, tmp_path: Path
+) -> None:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     with FakeSlack(bot_token="xoxb-the-real-one") as fake:
         settings = settings_for(fake, slack_app_token=APP_TOKEN)
         with pytest.raises(ConfigError) as rejected:
-            run(settings, StandInService(), feedback)
+            run(settings, service, feedback)
         # The token check went to SLACK_API_URL, not to slack.com.
         assert [s.kind for s in fake.sent] == ["auth.test"]
     message = str(rejected.value)
@@ -480,7 +500,9 @@ def test_a_rejected_token_stops_start_up_with_one_clear_line(tmp_path: Path) -> 
     feedback.close()
 
 
-def test_an_unreachable_api_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
+def test_an_unreachable_api_stops_start_up_with_one_clear_line(
+    service: QuoteService, tmp_path: Path
+) -> None:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     with FakeSlack() as fake:
         closed_url = fake.api_url  # nothing listens there once the fake has stopped
@@ -488,5 +510,5 @@ def test_an_unreachable_api_stops_start_up_with_one_clear_line(tmp_path: Path) -
         Settings(), slack_bot_token=BOT_TOKEN, slack_app_token=APP_TOKEN, slack_api_url=closed_url
     )
     with pytest.raises(QuotebotError, match="Cannot reach the Slack Web API"):
-        run(settings, StandInService(), feedback)
+        run(settings, service, feedback)
     feedback.close()

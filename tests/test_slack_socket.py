@@ -15,7 +15,6 @@ from fake_slack import (
     BOT_USER_ID,
     CHANNEL,
     FakeSlack,
-    StandInService,
     button_click,
     button_value,
     mention_event,
@@ -28,6 +27,7 @@ from bot import messages
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore
+from bot.service import QuoteService
 from bot.slack_blocks import ACTION_VOTE_UP
 from bot.slack_bot import SlackBot
 
@@ -35,20 +35,12 @@ QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"
 
 
-@pytest.fixture
-def qs(request: pytest.FixtureRequest) -> Any:
-    """The real service from conftest when it exists, else a stand-in over the seed article."""
-    try:
-        return request.getfixturevalue("service")
-    except pytest.FixtureLookupError:
-        return StandInService()
-
-
 @pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def loopback_only(monkeypatch: pytest.MonkeyPatch, service: QuoteService) -> Iterator[None]:
     # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
+    # Taken once the service exists: threads its index starts (tqdm's monitor) are not the bot's.
     before = set(threading.enumerate())
     yield
     assert threads_left_behind(before) == []
@@ -65,10 +57,12 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def connected(qs: Any, tmp_path: Path) -> Iterator[tuple[FakeSlack, SlackBot, FeedbackStore]]:
+def connected(
+    service: QuoteService, tmp_path: Path
+) -> Iterator[tuple[FakeSlack, SlackBot, FeedbackStore]]:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     with FakeSlack() as fake:
-        bot = SlackBot(settings_for(fake), qs, feedback)
+        bot = SlackBot(settings_for(fake), service, feedback)
         try:
             bot.socket_mode()
             assert fake.wait_for(lambda: fake.connections == 1)
@@ -143,10 +137,12 @@ def test_the_app_reconnects_when_slack_asks_and_keeps_answering(
     assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
 
 
-def test_a_rejected_app_token_stops_start_up_with_one_clear_line(qs: Any, tmp_path: Path) -> None:
+def test_a_rejected_app_token_stops_start_up_with_one_clear_line(
+    service: QuoteService, tmp_path: Path
+) -> None:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
     with FakeSlack(app_token="xapp-the-real-one") as fake:
-        bot = SlackBot(settings_for(fake), qs, feedback)
+        bot = SlackBot(settings_for(fake), service, feedback)
         try:
             with pytest.raises(ConfigError, match="SLACK_APP_TOKEN.*invalid_auth"):
                 bot.socket_mode()

@@ -27,84 +27,17 @@ import pytest
 from fake_discord import EPHEMERAL, FakeDiscord, Interaction
 
 from bot import messages
-from bot.answers import Answer, Context, Quote, SourceInfo
+from bot.answers import Answer
 from bot.config import Settings
 from bot.discord_bot import run, serve
-from bot.errors import ConfigError, QuestionError, QuotebotError
+from bot.errors import ConfigError, QuotebotError
 from bot.feedback import FeedbackStore
-from index.documents import load_corpus
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE = 5, 4
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
 
 
-# --------------------------------------------------------------------------- a stand-in service
-
-
-class KeywordService:
-    """A tiny duck-typed QuoteService over the seed article: best keyword-overlap sentence.
-
-    Used when tests/conftest.py provides no ``service`` fixture.
-    """
-
-    STOP = {"the", "a", "an", "of", "to", "did", "how", "what", "is", "was", "in", "and", "on"}
-
-    def __init__(self) -> None:
-        self.documents = load_corpus(CORPUS)
-        self.sentences: list[tuple[Any, int, int, int]] = []  # doc, start, end, paragraph
-        for doc in self.documents:
-            for number, (start, end) in enumerate(doc.paragraphs, start=1):
-                for m in re.finditer(r"[^.!?]+[.!?]*", doc.text[start:end]):
-                    text = m.group().strip()
-                    if text:
-                        s = start + m.start() + (len(m.group()) - len(m.group().lstrip()))
-                        self.sentences.append((doc, s, s + len(text), number))
-
-    def _words(self, text: str) -> set[str]:
-        return {w for w in re.findall(r"[a-z0-9-]+", text.lower()) if w not in self.STOP}
-
-    def _quote(self, doc: Any, start: int, end: int, paragraph: int, score: float) -> Quote:
-        return Quote(doc.text[start:end], doc.doc_id, doc.title, paragraph, start, end, score)
-
-    def ask(self, question: str) -> Answer:
-        if not question.strip():
-            raise QuestionError(messages.EMPTY_QUESTION)
-        words = self._words(question)
-        bags = [self._words(doc.text[start:end]) for doc, start, end, _ in self.sentences]
-        # Rare words weigh more: "vote" says more about a sentence than "council".
-        weight = {w: 1 / sum(w in bag for bag in bags) for w in words if any(w in b for b in bags)}
-        scores = [sum(weight.get(w, 0) for w in bag) for bag in bags]
-        best = max(range(len(scores)), key=scores.__getitem__)
-        quote = self._quote(*self.sentences[best], score=min(1.0, scores[best]))
-        if scores[best] < 0.5:
-            return Answer(question, (), True, 0.1, closest=(quote,))
-        return Answer(question, (quote,), False, 0.9)
-
-    def sources(self) -> list[SourceInfo]:
-        return [SourceInfo(d.doc_id, d.title, len(d.paragraphs), d.source) for d in self.documents]
-
-    def quote(self, quote_id: str) -> Quote | None:
-        for doc, start, end, paragraph in self.sentences:
-            if f"{doc.doc_id}:{start}-{end}" == quote_id:
-                return self._quote(doc, start, end, paragraph, 1.0)
-        return None
-
-    def context(self, quote_id: str) -> Context | None:
-        quote = self.quote(quote_id)
-        if quote is None:
-            return None
-        doc = next(d for d in self.documents if d.doc_id == quote.document)
-        start, end = doc.paragraphs[quote.paragraph - 1]
-        return Context(quote, doc.text[start:end], start, end)
-
-
-@pytest.fixture
-def quote_service(request: pytest.FixtureRequest) -> Any:
-    try:
-        return request.getfixturevalue("service")
-    except pytest.FixtureLookupError:
-        return KeywordService()
+# --------------------------------------------------------------------------- service doubles
 
 
 class SlowService:
@@ -122,9 +55,17 @@ class SlowService:
         return getattr(self.inner, name)
 
 
-class FailingService(KeywordService):
+class FailingService:
+    """Wraps a service so that every question fails with an internal error."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
     def ask(self, question: str) -> Answer:
         raise RuntimeError("database password is hunter2")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 # --------------------------------------------------------------------------- running the bot
@@ -166,7 +107,7 @@ class BotThread(threading.Thread):
 
 
 @pytest.fixture(autouse=True)
-def no_threads_left_behind(quote_service: Any) -> Iterator[None]:
+def no_threads_left_behind(service: Any) -> Iterator[None]:
     """Every test stops what it started: the fake, the bot, its heartbeat and worker threads.
 
     (It asks for the service first, so threads the service keeps are not counted.)
@@ -225,9 +166,9 @@ def running_bot(
 
 @pytest.fixture
 def bot(
-    fake: FakeDiscord, quote_service: Any, feedback: FeedbackStore, tmp_path: Path
+    fake: FakeDiscord, service: Any, feedback: FeedbackStore, tmp_path: Path
 ) -> Iterator[BotThread]:
-    with running_bot(fake, quote_service, feedback, settings_for(fake, tmp_path)) as running:
+    with running_bot(fake, service, feedback, settings_for(fake, tmp_path)) as running:
         yield running
 
 
@@ -381,13 +322,13 @@ def test_buttons_for_a_forgotten_answer_or_passage_say_so(fake, bot):
     assert shown(more.followups[0]).strip() == messages.NO_CONTEXT
 
 
-def test_buttons_keep_working_after_a_restart(fake, quote_service, feedback, tmp_path):
+def test_buttons_keep_working_after_a_restart(fake, service, feedback, tmp_path):
     settings = settings_for(fake, tmp_path)
-    with running_bot(fake, quote_service, feedback, settings):
+    with running_bot(fake, service, feedback, settings):
         answer = ask(fake, "How did the council vote?").original
     up = next(i for i in button_ids(answer) if i.startswith("qb:vote:up:"))
 
-    with running_bot(fake, quote_service, feedback, settings):
+    with running_bot(fake, service, feedback, settings):
         click = fake.click(answer, up, user_id=99)
         fake.wait_for(lambda: click.answered)
 
@@ -396,11 +337,11 @@ def test_buttons_keep_working_after_a_restart(fake, quote_service, feedback, tmp
 
 
 def test_twenty_concurrent_questions_are_all_answered_while_heartbeats_flow(
-    fake, quote_service, feedback, tmp_path
+    fake, service, feedback, tmp_path
 ):
     # Each answer blocks for a while, as embedding does: only a bot that keeps
     # that work off the event loop acknowledges all 20 in time and keeps beating.
-    slow = SlowService(quote_service, delay=0.25)
+    slow = SlowService(service, delay=0.25)
     with running_bot(fake, slow, feedback, settings_for(fake, tmp_path)):
         beats_before = len(fake.heartbeats)
         started = time.monotonic()
@@ -420,10 +361,8 @@ def test_twenty_concurrent_questions_are_all_answered_while_heartbeats_flow(
     assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 1.0
 
 
-def test_stopping_the_bot_lets_an_answer_in_progress_finish(
-    fake, quote_service, feedback, tmp_path
-):
-    slow = SlowService(quote_service, delay=1.0)
+def test_stopping_the_bot_lets_an_answer_in_progress_finish(fake, service, feedback, tmp_path):
+    slow = SlowService(service, delay=1.0)
     with running_bot(fake, slow, feedback, settings_for(fake, tmp_path)):
         interaction = fake.run_command("ask", {"question": "How did the council vote?"})
         fake.wait_for(lambda: bool(interaction.callbacks))
@@ -432,11 +371,9 @@ def test_stopping_the_bot_lets_an_answer_in_progress_finish(
     assert "10-0 vote" in shown(interaction.original)
 
 
-def test_a_user_asking_too_often_gets_a_polite_private_cooldown(
-    fake, quote_service, feedback, tmp_path
-):
+def test_a_user_asking_too_often_gets_a_polite_private_cooldown(fake, service, feedback, tmp_path):
     settings = settings_for(fake, tmp_path, cooldown_rate=2, cooldown_seconds=60.0)
-    with running_bot(fake, quote_service, feedback, settings):
+    with running_bot(fake, service, feedback, settings):
         first = [ask(fake, "How did the council vote?", user_id=31) for _ in range(2)]
         third = ask(fake, "How did the council vote?", user_id=31)
         other = ask(fake, "How did the council vote?", user_id=32)
@@ -453,10 +390,10 @@ def test_a_user_asking_too_often_gets_a_polite_private_cooldown(
 
 
 def test_an_internal_error_shows_an_apology_and_logs_the_traceback(
-    fake, feedback, tmp_path, caplog
+    fake, service, feedback, tmp_path, caplog
 ):
     caplog.set_level(logging.ERROR, logger="bot.discord_bot")
-    with running_bot(fake, FailingService(), feedback, settings_for(fake, tmp_path)):
+    with running_bot(fake, FailingService(service), feedback, settings_for(fake, tmp_path)):
         interaction = ask(fake, "How did the council vote?")
 
     assert shown(interaction.original).strip() == messages.GENERIC_ERROR
@@ -487,9 +424,9 @@ def test_the_bot_resumes_after_the_gateway_drops(fake, bot):
     assert "10-0 vote" in shown(interaction.original)
 
 
-def test_guild_commands_sync_to_the_configured_guild(fake, quote_service, feedback, tmp_path):
+def test_guild_commands_sync_to_the_configured_guild(fake, service, feedback, tmp_path):
     settings = settings_for(fake, tmp_path, discord_guild_id=int(fake.guild_id))
-    with running_bot(fake, quote_service, feedback, settings):
+    with running_bot(fake, service, feedback, settings):
         interaction = ask(fake, "How did the council vote?")
 
     assert {c["name"] for c in fake.commands[fake.guild_id]} == {"ask", "sources", "help"}
@@ -497,26 +434,24 @@ def test_guild_commands_sync_to_the_configured_guild(fake, quote_service, feedba
     assert "10-0 vote" in shown(interaction.original)
 
 
-def test_a_guild_the_bot_is_not_in_stops_with_one_clear_line(
-    fake, quote_service, feedback, tmp_path
-):
+def test_a_guild_the_bot_is_not_in_stops_with_one_clear_line(fake, service, feedback, tmp_path):
     settings = settings_for(fake, tmp_path, discord_guild_id=999)
-    error = call_with_timeout(lambda: run(settings, quote_service, feedback))
+    error = call_with_timeout(lambda: run(settings, service, feedback))
     assert isinstance(error, ConfigError)
     assert "999" in str(error) and "applications.commands" in str(error)
     assert "\n" not in str(error)
 
 
-def test_missing_token_names_the_variable(quote_service, feedback):
+def test_missing_token_names_the_variable(service, feedback):
     with pytest.raises(ConfigError) as caught:
-        run(Settings(discord_token=""), quote_service, feedback)
+        run(Settings(discord_token=""), service, feedback)
     assert "DISCORD_TOKEN" in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
-def test_a_rejected_token_stops_with_one_clear_line(fake, quote_service, feedback, tmp_path):
+def test_a_rejected_token_stops_with_one_clear_line(fake, service, feedback, tmp_path):
     settings = settings_for(fake, tmp_path, discord_token="not-the-token")
-    error = call_with_timeout(lambda: run(settings, quote_service, feedback))
+    error = call_with_timeout(lambda: run(settings, service, feedback))
 
     assert isinstance(error, ConfigError)
     assert "rejected DISCORD_TOKEN" in str(error)
@@ -524,12 +459,12 @@ def test_a_rejected_token_stops_with_one_clear_line(fake, quote_service, feedbac
     assert fake.ready_sessions() == 0
 
 
-def test_an_unreachable_api_stops_with_one_clear_line(quote_service, feedback, tmp_path):
+def test_an_unreachable_api_stops_with_one_clear_line(service, feedback, tmp_path):
     with socket.socket() as probe:  # a loopback port with nothing listening on it
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings = Settings(discord_token="token", discord_api_base=f"http://127.0.0.1:{port}/api/v10")
-    error = call_with_timeout(lambda: run(settings, quote_service, feedback))
+    error = call_with_timeout(lambda: run(settings, service, feedback))
 
     assert isinstance(error, QuotebotError)
     assert f"127.0.0.1:{port}" in str(error) and "\n" not in str(error)
@@ -539,13 +474,19 @@ CHILD = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from test_discord_e2e import KeywordService
+from fakes import FakeEmbedder
 from bot.config import Settings
 from bot.discord_bot import run
 from bot.feedback import FeedbackStore
+from bot.service import QuoteService
+from index.documents import load_corpus
+from index.search import Searcher
+from index.store import build_index
 
+index = build_index(load_corpus(Path("corpus")), FakeEmbedder())
+service = QuoteService(index, Searcher(index, FakeEmbedder()))
 settings = Settings(discord_token={token!r}, discord_api_base={api!r})
-run(settings, KeywordService(), FeedbackStore(Path({db!r})))
+run(settings, service, FeedbackStore(Path({db!r})))
 print("clean exit")
 """
 

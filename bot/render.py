@@ -19,8 +19,9 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - len(ELLIPSIS)]
+    ends_on_word = text[len(cut)].isspace()
     space = cut.rfind(" ")
-    if space > limit // 2:
+    if not ends_on_word and space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:") + ELLIPSIS
 

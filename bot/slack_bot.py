@@ -33,6 +33,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookResponse
 
 from bot import messages
 from bot.answers import Answer
@@ -233,10 +234,12 @@ class SlackBot:
                 )
                 return
             answer = self._answer(question)
-            respond(
-                text=fallback_text(answer),
-                blocks=answer_blocks(answer, shareable=True),
-                response_type="ephemeral",
+            _check_delivery(
+                respond(
+                    text=fallback_text(answer),
+                    blocks=answer_blocks(answer, shareable=True),
+                    response_type="ephemeral",
+                )
             )
 
     def _sources(self, ack: Ack) -> None:
@@ -313,11 +316,13 @@ class SlackBot:
             if answer is None:
                 private(messages.SLACK_SHARE_UNKNOWN)
                 return
-            respond(
-                text=fallback_text(answer),
-                blocks=answer_blocks(answer, shareable=False, shared_by=body["user"]["id"]),
-                response_type="in_channel",
-                replace_original=False,
+            _check_delivery(
+                respond(
+                    text=fallback_text(answer),
+                    blocks=answer_blocks(answer, shareable=False, shared_by=body["user"]["id"]),
+                    response_type="in_channel",
+                    replace_original=False,
+                )
             )
             # The asker's private copy becomes a note, so it cannot be shared twice.
             respond(text=notice(messages.SHARED), replace_original=True)
@@ -357,6 +362,13 @@ def replying(reply: Callable[[str], object]) -> Iterator[None]:
         _send_quietly(reply, messages.GENERIC_ERROR)
 
 
+def _check_delivery(response: WebhookResponse) -> None:
+    # A response_url refuses with an HTTP status rather than an exception
+    # (expired after 30 minutes, or used more than five times).
+    if response.status_code != 200:
+        raise RuntimeError(f"response_url answered {response.status_code}: {response.body[:200]}")
+
+
 def _send_quietly(reply: Callable[[str], object], text: str) -> None:
     try:
         reply(text)
@@ -372,7 +384,7 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _LoggingRequestHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("Slack HTTP: " + format, *args)
 
 

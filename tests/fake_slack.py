@@ -163,7 +163,10 @@ class FakeSlack:
         return web.json_response({"ok": False, "error": "unknown_method"})
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        self._record(Sent("response_url", await request.json(), target=request.match_info["name"]))
+        name = request.match_info["name"]
+        self._record(Sent("response_url", await request.json(), target=name))
+        if name.startswith("expired"):  # Slack's answer once a response_url has expired
+            return web.Response(status=404, text="expired_url")
         return web.Response(text="ok")
 
     # -- Socket Mode -----------------------------------------------------------------

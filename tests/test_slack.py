@@ -465,6 +465,17 @@ def test_an_unexpected_error_shows_an_apology_and_logs_the_traceback(
     assert fake.calls("chat.postMessage") == []
 
 
+def test_an_expired_response_url_is_logged(
+    slack: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        slack.ask(QUESTION, "expired")
+        slack.fake.wait_calls("response_url", count=2, target="expired")  # answer, then apology
+        slack.stop()
+
+    assert "response_url answered 404: expired_url" in caplog.text
+
+
 # -- start-up -------------------------------------------------------------------------------
 
 

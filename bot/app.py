@@ -148,5 +148,9 @@ def quiet_libraries() -> None:
     """Keep third-party chatter (progress bars, hub warnings) out of the user's terminal."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for name in ("sentence_transformers", "transformers", "bm25s", "faiss", "httpx"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("sentence_transformers", "transformers", "optimum", "faiss", "httpx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # bm25s sets its own logger to DEBUG when imported; import it first to override that.
+    import bm25s  # noqa: F401
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)

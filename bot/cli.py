@@ -223,6 +223,17 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             if on
         ]
     )
+    # Without an app token, Socket Mode is impossible: a signing secret means HTTP mode.
+    http = args.http or (not settings.slack_app_token and bool(settings.slack_signing_secret))
+    # Check each platform's settings before the (slower) index and model load.
+    if "discord" in platforms:
+        from bot import discord_bot
+
+        discord_bot.require_token(settings)
+    if "slack" in platforms:
+        from bot import slack_bot
+
+        slack_bot.check_settings(settings, http=http)
     service = _service(settings)
     if not platforms:
         print(
@@ -240,14 +251,10 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     runners = []
     for name in platforms:
         if name == "discord":
-            from bot import discord_bot
-
             runners.append(lambda: discord_bot.run(settings, service, feedback))
         else:
-            from bot import slack_bot
-
             runners.append(
-                lambda: slack_bot.run(settings, service, feedback, http=args.http, port=args.port)
+                lambda: slack_bot.run(settings, service, feedback, http=http, port=args.port)
             )
     if len(runners) == 1:
         runners[0]()

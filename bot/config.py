@@ -87,7 +87,7 @@ class Settings:
         for f in fields(cls):
             if f.name in ("corpus", "index_dir", "feedback_db") and f.name in values:
                 values[f.name] = Path(str(values[f.name])).expanduser()
-        settings = replace(cls(), **values)
+        settings = replace(cls(), **values)  # type: ignore[arg-type]
         settings.validate()
         return settings
 

@@ -68,8 +68,8 @@ def collect(
                 texts = [index.sentence_text(int(r)) for r in result.candidates]
                 labels = np.array([any(a in t for a in q.answers) for t in texts])
                 samples.append(Sample(result.features, labels, searcher, q.question, v))
-            for q, v in zip(others, embedder.encode(others), strict=True):
-                off.append((searcher, q, v))
+            for text, v in zip(others, embedder.encode(others), strict=True):
+                off.append((searcher, text, v))
     return samples, off
 
 

@@ -75,7 +75,8 @@ class SentenceTransformerEmbedder:
                 f"Cannot load the embedding model {name!r} (QUOTEBOT_MODEL): "
                 f"{type(exc).__name__}. Use a local path or a model available offline."
             ) from exc
-        dim = self.model.get_sentence_embedding_dimension()
+        dimension = getattr(self.model, "get_embedding_dimension", None)
+        dim = dimension() if dimension else self.model.get_sentence_embedding_dimension()
         if not dim:
             raise ModelError(f"The model {name!r} does not report an embedding dimension.")
         self.dim = int(dim)
@@ -117,10 +118,15 @@ class SentenceTransformerEmbedder:
         if pooling not in ("mean", "cls"):
             raise ModelError(f"ONNX export supports mean or cls pooling, not {pooling}.")
         target.mkdir(parents=True, exist_ok=True)
-        onnx_model = SentenceTransformer(
-            self.path, device="cpu", backend="onnx", model_kwargs={"export": True}
-        )
-        onnx_model.save_pretrained(str(target / "st"))
+        import warnings
+
+        with warnings.catch_warnings():
+            # The exporter's deprecation and tracer notices say nothing the user can act on.
+            warnings.simplefilter("ignore")
+            onnx_model = SentenceTransformer(
+                self.path, device="cpu", backend="onnx", model_kwargs={"export": True}
+            )
+            onnx_model.save_pretrained(str(target / "st"))
         found = sorted((target / "st").rglob("model.onnx"))
         tokenizer = target / "st" / "tokenizer.json"
         if not found or not tokenizer.exists():

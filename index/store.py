@@ -123,29 +123,29 @@ def build_index(
     if previous is not None and previous.manifest.get("model") == embedder.name:
         old_hashes = previous.manifest.get("documents", {})
         for i, doc in enumerate(previous.documents):
-            rows = np.nonzero(previous.sentences[:, 0] == i)[0]
-            reusable[old_hashes.get(doc.doc_id, {}).get("hash", "")] = previous.vectors[rows]
+            mine = np.nonzero(previous.sentences[:, 0] == i)[0]
+            reusable[old_hashes.get(doc.doc_id, {}).get("hash", "")] = previous.vectors[mine]
 
     rows: list[tuple[int, int, int, int]] = []
     parts: list[np.ndarray | None] = []
     todo: list[str] = []
-    hashes = {}
+    hashes: dict[str, dict[str, Any]] = {}
     for i, doc in enumerate(documents):
-        sentences = split_document(doc, i)
-        rows.extend((s.doc, s.paragraph, s.start, s.end) for s in sentences)
+        split = split_document(doc, i)
+        rows.extend((s.doc, s.paragraph, s.start, s.end) for s in split)
         h = content_hash(doc)
         hashes[doc.doc_id] = {
             "hash": h,
             "title": doc.title,
             "paragraphs": len(doc.paragraphs),
-            "sentences": len(sentences),
+            "sentences": len(split),
         }
         old = reusable.get(h)
-        if old is not None and len(old) == len(sentences):
+        if old is not None and len(old) == len(split):
             parts.append(old)
         else:
             parts.append(None)
-            todo.extend(doc.text[s.start : s.end] for s in sentences)
+            todo.extend(doc.text[s.start : s.end] for s in split)
 
     total = len(todo)
     done = 0
@@ -160,7 +160,7 @@ def build_index(
     pieces, cursor = [], 0
     for doc, part in zip(documents, parts, strict=True):
         if part is None:
-            n = hashes[doc.doc_id]["sentences"]
+            n = int(hashes[doc.doc_id]["sentences"])
             part = fresh[cursor : cursor + n]
             cursor += n
         pieces.append(part)
@@ -169,7 +169,7 @@ def build_index(
         if pieces
         else np.zeros((0, embedder.dim), np.float32)
     )
-    sentences = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    table = np.array(rows, dtype=np.int64).reshape(-1, 4)
     texts = [documents[d].text[s:e] for d, _, s, e in rows]
     chosen = vector_index.choose_kind(len(vectors), kind)
     manifest = {
@@ -185,7 +185,7 @@ def build_index(
     }
     return CorpusIndex(
         documents=documents,
-        sentences=sentences,
+        sentences=table,
         vectors=vectors,
         dense=vector_index.build(vectors, chosen),
         bm25=build_bm25(texts),

@@ -16,11 +16,24 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+# Function words and question words: they say how something is asked, not what about.
+# (bm25s ships a 33-word list without "what", "did" or "who".)
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom whose why will with would you
+    your yours yourself yourselves also may might must shall us s t d ll m o re ve y
+    """.split()
+)
 
-    return frozenset(STOPWORDS_EN)
+
+def stopwords() -> frozenset[str]:
+    return STOPWORDS
 
 
 def words(text: str) -> list[str]:

@@ -70,6 +70,7 @@ ABSTAIN_FEATURES = (
     "top_dense_window",
     "window_overlap",
     "coverage",
+    "document_similarity",
 )
 
 
@@ -168,15 +169,23 @@ class Searcher:
         self.ranker = ranker or default_ranker()
         n = len(index)
         sentences = index.sentences
-        # Neighbours within the same paragraph, for the "window" features.
+        # Neighbours within the same document, for the "window" features. Paragraph
+        # breaks are crossed on purpose: news articles often have one sentence per
+        # paragraph, and the sentence before still says what this one is about.
         same_prev = np.zeros(n, dtype=bool)
-        same_prev[1:] = (sentences[1:, 0] == sentences[:-1, 0]) & (
-            sentences[1:, 1] == sentences[:-1, 1]
-        )
+        same_prev[1:] = sentences[1:, 0] == sentences[:-1, 0]
         self._prev = np.where(same_prev, np.arange(n) - 1, -1)
         same_next = np.zeros(n, dtype=bool)
         same_next[:-1] = same_prev[1:]
         self._next = np.where(same_next, np.arange(n) + 1, -1)
+        # A question about the corpus tends to resemble the gist of a whole document,
+        # not just one sentence: the abstention model uses this as evidence.
+        dim = index.vectors.shape[1] if index.vectors.ndim == 2 else 0
+        self._centroids = np.zeros((len(index.documents), dim), dtype=np.float32)
+        if n:
+            np.add.at(self._centroids, sentences[:, 0], index.vectors)
+            norms = np.linalg.norm(self._centroids, axis=1, keepdims=True)
+            self._centroids /= np.maximum(norms, 1e-12)
         self._stems: list[frozenset[str]] | None = None
         self._idf: dict[str, float] | None = None
 
@@ -261,6 +270,7 @@ class Searcher:
                 features[top, FEATURES.index("dense_window")],
                 self._window_overlap(q_stems, int(candidates[top])),
                 self._coverage(q_stems),
+                float(self._centroids[int(self.index.sentences[candidates[top], 0])] @ vector),
             ]
         )
         z = float(abstain @ self.ranker.abstain_weights + self.ranker.abstain_bias)

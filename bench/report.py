@@ -156,8 +156,8 @@ def write_results(results: dict[str, Any], path: Path, chart: Path | None) -> No
             "`similarity_search`, question embedding included in both. Cold: wall time of "
             '`quotebot ask "..."` with the index built, against a Python script that imports '
             "LangChain, loads the model, splits, embeds, indexes and answers once. Peak RSS: "
-            "`ru_maxrss` of the serving process (LangChain's builds its in-memory FAISS store "
-            "in that process, as a LangChain app does). LangChain's columns use its faster torch "
+            "`VmHWM` of the serving process (LangChain's builds its in-memory FAISS store in "
+            "that process, as a LangChain app does). LangChain's columns use its faster torch "
             f"setting in this run: {s.get('langchain_threads', '?')}. "
             "Index build: `quotebot index --rebuild` "
             "(includes the ONNX export of the model) against the same LangChain script.",

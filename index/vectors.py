@@ -33,7 +33,8 @@ HNSW_M = 32  # graph links per vector
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128  # candidates kept per query: recall against latency
 IVF_CELLS_PER_SQRT_N = 4  # nlist = 4 * sqrt(n), the usual FAISS guideline
-IVF_TRAIN_PER_CELL = 32  # k-means sample size per cell (FAISS warns below 39; 32 is enough)
+IVF_TRAIN_PER_CELL = 40  # k-means sample per cell (FAISS asks for at least 39)
+IVF_TRAIN_ITERATIONS = 10  # k-means rounds; FAISS's default 25 triples the build for no recall
 IVF_NPROBE = 32  # cells scanned per query
 
 
@@ -65,6 +66,7 @@ def build(vectors: np.ndarray, kind: str = "auto") -> Any:
     else:
         cells = max(1, min(n // IVF_TRAIN_PER_CELL, int(IVF_CELLS_PER_SQRT_N * math.sqrt(n))))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = IVF_TRAIN_ITERATIONS
         sample = min(n, cells * IVF_TRAIN_PER_CELL)
         rows = np.random.default_rng(0).choice(n, sample, replace=False) if sample < n else None
         index.train(vectors if rows is None else vectors[np.sort(rows)])
@@ -96,9 +98,21 @@ def kind_of(index: Any) -> str:
 
 def search(index: Any, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Scores and ids of the ``k`` nearest vectors for each query row (ids -1 when fewer)."""
+    import faiss
+
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     k = max(1, min(k, index.ntotal))
-    return index.search(queries, k)
+    if len(queries) != 1:
+        return index.search(queries, k)
+    # One query gains nothing from OpenMP threads, and on a busy machine it waits for
+    # them: 16 ms instead of 2 ms over 10k vectors (bench/RESULTS.md). The thread count
+    # is a per-thread OpenMP setting, so this touches only the calling thread.
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(queries, k)
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 def save(index: Any, path: Path) -> None:

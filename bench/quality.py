@@ -59,22 +59,15 @@ def run_quotebot(squad: Path, articles: tuple[int, int], workdir: Path) -> dict[
     """``quotebot eval --json`` in its own process, exactly as a user runs it."""
     quotebot = Path(sys.executable).with_name("quotebot")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QUOTEBOT_INDEX_DIR": str(workdir / "eval-index")}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [
-            str(quotebot),
-            "eval",
-            str(squad.resolve()),
-            "--articles",
-            f"{articles[0]}:{articles[1]}",
-            "--json",
-        ],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [str(quotebot), "eval", str(squad.resolve())]
+    command += ["--articles", f"{articles[0]}:{articles[1]}", "--json"]
+    for _attempt in range(2):  # once more if a signal from outside ended it
+        started = time.perf_counter()
+        done = subprocess.run(
+            command, cwd=workdir, env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode >= 0:
+            break
     if done.returncode != 0:
         raise RuntimeError(f"quotebot eval failed ({done.returncode}): {done.stderr[-2000:]}")
     metrics: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -58,6 +58,7 @@ def build(vectors: np.ndarray, kind: str = "auto") -> Any:
     kind = choose_kind(n, kind)
     if kind == "ivf" and n < 2:
         kind = "flat"  # k-means needs at least as many points as cells
+    index: Any
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":

@@ -32,7 +32,7 @@ def print_answer(answer: Answer, console: Any = None) -> None:
             console.print(f"[dim]{messages.CLOSEST_HEADER}[/]")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
-        console.print(Padding(f"[{style}]“{escape(quote.text)}”[/]", (0, 0, 0, 2)))
+        console.print(Padding(f"[{style}]“{escape(quote.text)}”[/]", (0, 0, 0, 2), expand=False))
         link = f" <{escape(quote.source)}>" if quote.source else ""
         console.print(f"  [cyan][{n}] {escape(render.citation(quote))}{link}[/]")
     console.print(f"[dim]{render.confidence_line(answer)}[/]")

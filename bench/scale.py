@@ -164,12 +164,15 @@ def scale(
     squad: Path | None,
     distribution: str = "clustered",
     progress: Callable[[str], None] = print,
+    uniform_sizes: Sequence[int] = (),
 ) -> dict[str, Any]:
+    """Encoder throughput, then one row per size (and per ``uniform_sizes``, the worst case)."""
     progress("Scale: encoder throughput")
     out: dict[str, Any] = {"encoder": encoder_throughput(squad), "sizes": []}
-    for n in sizes:
-        progress(f"Scale: {n:,} vectors")
-        out["sizes"].append(measure(n, workdir, distribution))
+    runs = [(n, distribution) for n in sizes] + [(n, "uniform") for n in uniform_sizes]
+    for n, kind in runs:
+        progress(f"Scale: {n:,} {kind} vectors")
+        out["sizes"].append(measure(n, workdir, kind))
         row = out["sizes"][-1]
         progress(
             f"  {row['kind']}: build {row['build_s']:.1f} s, p50 "

@@ -274,8 +274,8 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [k for k in ("quality", "speed") if k in results]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    panels = [k for k in ("quality", "speed", "scale") if k in results]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.8), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         if panel == "quality":
             for name, row in results["quality"]["rows"].items():
@@ -300,6 +300,26 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
             )
             ax.set_xlim(0, right * 1.3)
             ax.grid(alpha=0.3)
+        elif panel == "scale":
+            rows = [r for r in results["scale"]["sizes"] if r["distribution"] == "clustered"]
+            xs = [r["n"] for r in rows]
+            ax.plot(xs, [r["search_p50_ms"]["median"] for r in rows], "o-", label="p50")
+            ax.plot(xs, [r["search_p95_ms"]["median"] for r in rows], "s--", label="p95")
+            for r in rows:
+                ax.annotate(
+                    f"{r['kind']}, recall {r['recall_at_10']:.2f}",
+                    (r["n"], r["search_p95_ms"]["median"]),
+                    textcoords="offset points",
+                    xytext=(-30, 8),
+                    fontsize=8,
+                )
+            ax.axhline(20, color="red", lw=1)
+            ax.set_xscale("log")
+            ax.set_xlabel("passages (synthetic clustered vectors)")
+            ax.set_ylabel("single-query search (ms)")
+            ax.set_ylim(0, max(25, max(r["search_p95_ms"]["median"] for r in rows) * 1.3))
+            ax.set_title("Scale: search time with the auto-chosen index (red: 20 ms)")
+            ax.legend(loc="upper left")
         else:
             r = results["speed"]["ratios"]
             labels = ["warm p50", "warm p95", "cold ask", "peak RSS", "index build"]

@@ -13,6 +13,7 @@ from typing import Any
 from bot import messages
 from bot.config import Settings
 from bot.errors import QuestionError, QuotebotError
+from index.vectors import KINDS
 
 logger = logging.getLogger("quotebot")
 
@@ -31,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or update the index")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
     p.add_argument("--rebuild", action="store_true", help="re-embed every document")
-    p.add_argument("--kind", choices=["auto", "flat", "hnsw"], help="FAISS index kind")
+    p.add_argument("--kind", choices=KINDS, help="FAISS index kind (QUOTEBOT_INDEX_KIND)")
 
     p = sub.add_parser("ask", help="answer one question (or one per stdin line with -)")
     p.add_argument("question", nargs="+", help="the question, or - to read questions from stdin")

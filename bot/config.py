@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
+from index.vectors import KINDS
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -21,7 +22,7 @@ class Settings:
     corpus: Path = Path("corpus")
     index_dir: Path = Path(".quotebot/index")
     model: str = DEFAULT_MODEL
-    index_kind: str = "auto"  # auto | flat | hnsw
+    index_kind: str = "auto"  # one of index.vectors.KINDS
     max_question_chars: int = 500
     feedback_db: Path = Path(".quotebot/feedback.sqlite3")
     log_level: str = "INFO"
@@ -92,9 +93,9 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        if self.index_kind not in ("auto", "flat", "hnsw"):
+        if self.index_kind not in KINDS:
             raise ConfigError(
-                f"QUOTEBOT_INDEX_KIND must be auto, flat or hnsw, got {self.index_kind!r}."
+                f"QUOTEBOT_INDEX_KIND must be one of {', '.join(KINDS)}, got {self.index_kind!r}."
             )
         if self.max_question_chars < 10:
             raise ConfigError("QUOTEBOT_MAX_QUESTION_CHARS must be at least 10.")

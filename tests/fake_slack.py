@@ -13,11 +13,12 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
 from aiohttp import WSMsgType, web
 
 BOT_TOKEN = "xoxb-test-token"
@@ -344,3 +345,14 @@ def threads_left_behind(before: set[threading.Thread], timeout: float = 3.0) -> 
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch, service: Any) -> Iterator[None]:
+    # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    # Taken once the service exists: threads its index starts (tqdm's monitor) are not the bot's.
+    before = set(threading.enumerate())
+    yield
+    assert threads_left_behind(before) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +16,10 @@ from fake_slack import (
     FakeSlack,
     button_click,
     button_value,
+    loopback_only,  # noqa: F401  (an autouse fixture: every test talks to loopback only)
     mention_event,
     slash_command,
     texts,
-    threads_left_behind,
 )
 
 from bot import messages
@@ -33,17 +32,6 @@ from bot.slack_bot import SlackBot
 
 QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch, service: QuoteService) -> Iterator[None]:
-    # slack-sdk routes through a proxy named in the environment; tests talk to loopback only.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    # Taken once the service exists: threads its index starts (tqdm's monitor) are not the bot's.
-    before = set(threading.enumerate())
-    yield
-    assert threads_left_behind(before) == []
 
 
 def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:

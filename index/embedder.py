@@ -120,9 +120,12 @@ class SentenceTransformerEmbedder:
         target.mkdir(parents=True, exist_ok=True)
         import warnings
 
+        from transformers.utils import logging as hf_logging
+
         with warnings.catch_warnings():
             # The exporter's deprecation and tracer notices say nothing the user can act on.
             warnings.simplefilter("ignore")
+            hf_logging.set_verbosity_error()
             onnx_model = SentenceTransformer(
                 self.path, device="cpu", backend="onnx", model_kwargs={"export": True}
             )

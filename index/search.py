@@ -190,14 +190,17 @@ class Searcher:
         self._idf: dict[str, float] | None = None
 
     def _sentence_stems(self) -> list[frozenset[str]]:
+        """Stems of every sentence, computed on first use (the first question pays for it)."""
         if self._stems is None:
-            self._stems = [frozenset(stems(t)) for t in self.index.texts]
+            computed = [frozenset(stems(t)) for t in self.index.texts]
             df: dict[str, int] = {}
-            for s in self._stems:
+            for s in computed:
                 for w in s:
                     df[w] = df.get(w, 0) + 1
-            n = len(self._stems)
+            n = len(computed)
+            # IDF first: a concurrent request that sees the stems must also see their IDF.
             self._idf = {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
+            self._stems = computed
         return self._stems
 
     def _window_overlap(self, q_stems: list[str], row: int) -> float:

@@ -96,3 +96,28 @@ def test_sources_list_the_seed_article(service: QuoteService):
     (source,) = service.sources()
     assert source.paragraphs == 13
     assert "Denver" in source.title
+
+
+def test_mixed_format_corpus_is_quoted_verbatim_with_its_sources():
+    from pathlib import Path
+
+    from fakes import FakeEmbedder
+
+    from index.documents import load_corpus
+    from index.search import Searcher
+    from index.store import build_index
+
+    documents = load_corpus(Path(__file__).parent / "data" / "formats")
+    assert {d.doc_id for d in documents} == {"guide.md", "notes.txt", "page.html", "report.pdf"}
+    index = build_index(documents, FakeEmbedder())
+    service = QuoteService(index, Searcher(index, FakeEmbedder()))
+    by_id = {d.doc_id: d for d in documents}
+    for question, doc_id in [
+        ("Where do glass bottles go?", "guide.md"),
+        ("When does the library open on Saturdays?", "notes.txt"),
+    ]:
+        quote = (service.ask(question).quotes or service.ask(question).closest)[0]
+        assert quote.document == doc_id
+        assert by_id[doc_id].text[quote.start : quote.end] == quote.text
+        assert quote.source == by_id[doc_id].source
+    assert "green bin" in service.ask("Where do glass bottles go?").quotes[0].text

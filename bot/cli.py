@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="fit the ranker on a SQuAD tuning split")
     p.add_argument("file", type=Path)
     p.add_argument("--articles", default="0:24", help="article range A:B (default 0:24)")
-    p.add_argument("--answer-rate", type=float, default=0.965, help="in-article answer target")
+    p.add_argument("--answer-rate", type=float, default=0.975, help="in-article answer target")
     return parser
 
 

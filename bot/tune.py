@@ -142,7 +142,7 @@ def tune(
     articles: tuple[int, int],
     embedder: Any,
     *,
-    answer_rate: float = 0.965,
+    answer_rate: float = 0.975,
     out: Path = RANKER_FILE,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, float]:

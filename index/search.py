@@ -243,13 +243,10 @@ class Searcher:
         bm25 = self.bm25_scores(q_stems)
 
         if self.index.kind == "flat":
-            dense_all = self.index.vectors @ vector
-            dense_order = np.argsort(-dense_all)[:CANDIDATES]
+            dense_order = np.argsort(-(self.index.vectors @ vector))[:CANDIDATES]
         else:
-            scores, ids = vector_index.search(self.index.dense, vector[None, :], CANDIDATES)
-            keep = ids[0] >= 0
-            dense_order = ids[0][keep]
-            dense_all = None
+            _, ids = vector_index.search(self.index.dense, vector[None, :], CANDIDATES)
+            dense_order = ids[0][ids[0] >= 0]
         bm25_order = np.argsort(-bm25)[:CANDIDATES]
         bm25_order = bm25_order[bm25[bm25_order] > 0]
         candidates = np.unique(np.concatenate([dense_order, bm25_order]).astype(np.int64))
@@ -279,7 +276,6 @@ class Searcher:
         z = float(abstain @ self.ranker.abstain_weights + self.ranker.abstain_bias)
         answerable = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
         hits = [Hit(int(candidates[i]), float(scores[i])) for i in order[:k]]
-        del dense_all
         return SearchResult(hits, answerable, features, candidates, abstain)
 
     def _features(

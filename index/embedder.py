@@ -56,6 +56,25 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def _encode_in_batches(
+    texts: Sequence[str],
+    size: int,
+    dim: int,
+    encode_batch: Callable[[list[str]], np.ndarray],
+    progress: Callable[[int], None] | None,
+) -> np.ndarray:
+    """Encode ``texts`` ``size`` at a time, reporting progress; L2-normalised float32 rows."""
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    chunks = []
+    for i in range(0, len(texts), size):
+        batch = list(texts[i : i + size])
+        chunks.append(encode_batch(batch))
+        if progress:
+            progress(len(batch))
+    return _normalise(np.concatenate(chunks))
+
+
 class SentenceTransformerEmbedder:
     """The model through sentence-transformers and torch (slow to import, used to build)."""
 
@@ -85,12 +104,8 @@ class SentenceTransformerEmbedder:
     def encode(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        chunks = []
-        for i in range(0, len(texts), self.batch_size * 4):
-            batch = list(texts[i : i + self.batch_size * 4])
-            chunks.append(
+        def encode_batch(batch: list[str]) -> np.ndarray:
+            return np.asarray(
                 self.model.encode(
                     batch,
                     batch_size=self.batch_size,
@@ -98,9 +113,10 @@ class SentenceTransformerEmbedder:
                     convert_to_numpy=True,
                 )
             )
-            if progress:
-                progress(len(batch))
-        return _normalise(np.concatenate(chunks))
+
+        # Larger slices than the model's own batches, so progress is reported without
+        # giving up sentence-transformers' length-sorted batching.
+        return _encode_in_batches(texts, self.batch_size * 4, self.dim, encode_batch, progress)
 
     def export_onnx(self, target: Path) -> None:
         """Write ``model.onnx``, ``tokenizer.json`` and ``embedder.json`` into ``target``.
@@ -194,15 +210,7 @@ class OnnxEmbedder:
     def encode(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
-            out.append(self._encode_batch(batch))
-            if progress:
-                progress(len(batch))
-        return _normalise(np.concatenate(out))
+        return _encode_in_batches(texts, self.batch_size, self.dim, self._encode_batch, progress)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)

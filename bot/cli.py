@@ -313,14 +313,17 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluate import CachedEmbedder
     from bot.tune import tune
     from index.embedder import SentenceTransformerEmbedder
 
     a, b = _range(args.articles)
+    # Tuning is iterative: keep the split's embeddings so a rerun skips the model.
+    cache = settings.index_dir.parent / "tune-cache"
     result = tune(
         args.file,
         (a, b),
-        SentenceTransformerEmbedder(settings.model),
+        CachedEmbedder(SentenceTransformerEmbedder(settings.model), cache),
         answer_rate=args.answer_rate,
         progress=_notice,
     )

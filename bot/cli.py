@@ -174,7 +174,7 @@ def _print_answer(service: Any, question: str, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
-        from bot.terminal import print_answer
+        from bot.adapters.terminal import print_answer
 
         print_answer(answer)
     return 0
@@ -198,14 +198,14 @@ def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     else:
-        from bot.terminal import print_sources
+        from bot.adapters.terminal import print_sources
 
         print_sources(sources, service.index.manifest)
     return 0
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.terminal import chat
+    from bot.adapters.terminal import chat
 
     chat(_service(settings))
     return 0
@@ -228,11 +228,11 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     http = args.http or (not settings.slack_app_token and bool(settings.slack_signing_secret))
     # Check each platform's settings before the (slower) index and model load.
     if "discord" in platforms:
-        from bot import discord_bot
+        from bot.adapters import discord_bot
 
         discord_bot.require_token(settings)
     if "slack" in platforms:
-        from bot import slack_bot
+        from bot.adapters import slack_bot
 
         slack_bot.check_settings(settings, http=http)
     service = _service(settings)
@@ -242,7 +242,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "starting the terminal chat.",
             file=sys.stderr,
         )
-        from bot.terminal import chat
+        from bot.adapters.terminal import chat
 
         chat(service)
         return 0

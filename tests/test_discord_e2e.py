@@ -1,4 +1,4 @@
-"""End to end: the real discord.py client in ``bot.discord_bot`` against a loopback fake Discord.
+"""End to end: the real discord.py client in ``bot.adapters.discord_bot`` against a fake Discord.
 
 The bot runs in its own thread and event loop, as ``quotebot run discord`` runs
 it; the fake (tests/fake_discord.py) plays Discord's REST API and gateway and
@@ -27,9 +27,9 @@ import pytest
 from fake_discord import EPHEMERAL, FakeDiscord, Interaction
 
 from bot import messages
+from bot.adapters.discord_bot import run, serve
 from bot.answers import Answer
 from bot.config import Settings
-from bot.discord_bot import run, serve
 from bot.errors import ConfigError, QuotebotError
 from bot.feedback import FeedbackStore
 
@@ -72,7 +72,7 @@ class FailingService:
 
 
 class BotThread(threading.Thread):
-    """``bot.discord_bot.serve`` in its own thread and event loop; :meth:`stop` ends it."""
+    """``bot.adapters.discord_bot.serve`` in its own thread and event loop; :meth:`stop` ends it."""
 
     def __init__(
         self, settings: Settings, service: Any, feedback: FeedbackStore, fake: FakeDiscord
@@ -392,7 +392,7 @@ def test_a_user_asking_too_often_gets_a_polite_private_cooldown(fake, service, f
 def test_an_internal_error_shows_an_apology_and_logs_the_traceback(
     fake, service, feedback, tmp_path, caplog
 ):
-    caplog.set_level(logging.ERROR, logger="bot.discord_bot")
+    caplog.set_level(logging.ERROR, logger="bot.adapters.discord_bot")
     with running_bot(fake, FailingService(service), feedback, settings_for(fake, tmp_path)):
         interaction = ask(fake, "How did the council vote?")
 
@@ -476,7 +476,7 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
 from bot.config import Settings
-from bot.discord_bot import run
+from bot.adapters.discord_bot import run
 from bot.feedback import FeedbackStore
 from bot.service import QuoteService
 from index.documents import load_corpus

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot import discord_views as views
 from bot import messages
+from bot.adapters import discord_views as views
+from bot.adapters.discord_bot import answer_view
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.cooldown import Cooldown
-from bot.discord_bot import answer_view
 
 TITLE = "Denver City Council passes ordinance"
 WORDS = "the council voted on the ordinance after a long debate about federal funding "

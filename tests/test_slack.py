@@ -39,13 +39,7 @@ from fake_slack import (
 from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
-from bot.answers import Answer, Quote
-from bot.config import Settings
-from bot.errors import ConfigError, QuotebotError
-from bot.feedback import FeedbackStore
-from bot.render import shown_quotes
-from bot.service import QuoteService
-from bot.slack_blocks import (
+from bot.adapters.slack_blocks import (
     ACTION_SHARE,
     ACTION_VOTE_DOWN,
     ACTION_VOTE_UP,
@@ -53,7 +47,13 @@ from bot.slack_blocks import (
     blockquote,
     escape,
 )
-from bot.slack_bot import SlackBot, run
+from bot.adapters.slack_bot import SlackBot, run
+from bot.answers import Answer, Quote
+from bot.config import Settings
+from bot.errors import ConfigError, QuotebotError
+from bot.feedback import FeedbackStore
+from bot.render import shown_quotes
+from bot.service import QuoteService
 
 QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"

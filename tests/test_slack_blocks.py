@@ -5,8 +5,7 @@ from __future__ import annotations
 from fake_slack import texts
 
 from bot import messages
-from bot.answers import Answer, Quote
-from bot.slack_blocks import (
+from bot.adapters.slack_blocks import (
     ACTION_SHARE,
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -15,6 +14,7 @@ from bot.slack_blocks import (
     fallback_text,
     unescape,
 )
+from bot.answers import Answer, Quote
 
 
 def quote(text: str, paragraph: int = 1, *, title: str = "Doc", source: str = "") -> Quote:

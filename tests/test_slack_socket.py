@@ -23,12 +23,12 @@ from fake_slack import (
 )
 
 from bot import messages
+from bot.adapters.slack_blocks import ACTION_VOTE_UP
+from bot.adapters.slack_bot import SlackBot
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.feedback import FeedbackStore
 from bot.service import QuoteService
-from bot.slack_blocks import ACTION_VOTE_UP
-from bot.slack_bot import SlackBot
 
 QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"

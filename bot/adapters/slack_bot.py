@@ -36,13 +36,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookResponse
 
 from bot import messages
-from bot.answers import Answer
-from bot.config import Settings
-from bot.cooldown import Cooldown
-from bot.errors import ConfigError, QuotebotError
-from bot.feedback import DOWN, UP, FeedbackStore
-from bot.render import sources_text
-from bot.slack_blocks import (
+from bot.adapters.slack_blocks import (
     ACTION_SHARE,
     ACTION_VOTE_DOWN,
     ACTION_VOTE_UP,
@@ -51,6 +45,12 @@ from bot.slack_blocks import (
     notice,
     unescape,
 )
+from bot.answers import Answer
+from bot.config import Settings
+from bot.cooldown import Cooldown
+from bot.errors import ConfigError, QuotebotError
+from bot.feedback import DOWN, UP, FeedbackStore
+from bot.render import sources_text
 
 if TYPE_CHECKING:
     from bot.service import QuoteService

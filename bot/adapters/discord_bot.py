@@ -2,7 +2,7 @@
 
 A thin adapter over :class:`~bot.service.QuoteService`: each event becomes one
 service call, run in a worker thread so the gateway heartbeat never waits, and
-its result is rendered by :mod:`bot.discord_views`. Everything the bot sends
+its result is rendered by :mod:`bot.adapters.discord_views`. Everything the bot sends
 pings nobody (``AllowedMentions.none()``).
 
 Button ids carry their state (``qb:vote:up:<answer id>``, ``qb:more:<quote id>``)
@@ -27,8 +27,8 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot import discord_views as views
 from bot import messages
+from bot.adapters import discord_views as views
 from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from bot import messages
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import QuestionError
 from index.documents import Document
-from index.search import Searcher
+from index.search import Searcher, refers_back
 from index.store import CorpusIndex
 
 MAX_QUOTES = 3
@@ -60,28 +61,39 @@ class QuoteService:
 
     def ask(self, question: str) -> Answer:
         """Answer ``question``; raises QuestionError when there is nothing to ask."""
+        return self.explain(question)[0]
+
+    def explain(self, question: str, vector: np.ndarray | None = None) -> tuple[Answer, Any]:
+        """The answer and the search behind it (``vector``: the prepared question's embedding)."""
         text, truncated = clean_question(question or "", self.max_question_chars)
         if not any(c.isalnum() for c in text):
             raise QuestionError(messages.EMPTY_QUESTION)
-        result = self.searcher.search(text, k=12)
+        result = self.searcher.search(text, k=12, vector=vector)
         quotes = self._quotes([(h.row, h.score) for h in result.hits])
         answered = bool(quotes) and result.answerable >= self.searcher.ranker.threshold
-        return Answer(
+        answer = Answer(
             question=text,
             quotes=tuple(quotes) if answered else (),
             abstained=not answered,
-            confidence=result.answerable,
+            confidence=result.confidence,
             closest=() if answered else tuple(quotes),
             truncated=truncated,
         )
+        return answer, result
 
     def _quotes(self, hits: list[tuple[int, float]]) -> list[Quote]:
         """Turn ranked sentence rows into at most ``max_quotes`` quotes, merging neighbours."""
         spans: list[list[int]] = []  # [doc, start, end, paragraph] per quote
         scores: list[float] = []
         sentences = self.index.sentences
+        texts = self.index.texts
         for row, score in hits:
             doc, paragraph, start, end = (int(x) for x in sentences[row])
+            if not spans and refers_back(texts[row]) and row > 0:
+                # "He threatened the French…": the quote starts where "he" is named.
+                p_doc, p_paragraph, p_start, _ = (int(x) for x in sentences[row - 1])
+                if (p_doc, p_paragraph) == (doc, paragraph) and end - p_start <= MERGE_LIMIT:
+                    start = p_start
             merged = False
             for span in spans:
                 if span[0] != doc or span[3] != paragraph:

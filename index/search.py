@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 
 from index import vectors as vector_index
+from index.query import search_text
+from index.spelling import Speller
 from index.store import CorpusIndex
-from index.text import stems, words
+from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
 RANKER_FILE = Path(__file__).with_name("ranker.json")
@@ -39,6 +41,12 @@ _MONTH = re.compile(
 )
 _CAPITAL = re.compile(r"\b[A-Z][a-zA-Z]+")
 _MONEY_PERCENT = re.compile(r"[$€£%]|\bpercent\b|\bdollars?\b", re.I)
+# A sentence that opens by pointing back ("He …", "This …") needs the one before it.
+_REFERS_BACK = re.compile(
+    r"^[\W]*(?:he|she|it|its|they|them|their|his|her|this|these|that|those|there|such|both|"
+    r"the (?:latter|former)|which)\b",
+    re.I,
+)
 
 QUESTION_KINDS = ("when", "count", "who", "where", "what", "why", "how", "other")
 
@@ -59,6 +67,8 @@ FEATURES = (
     "what_x_names",
     "how_x_number",
     "money_match",
+    "prev_dense",
+    "refers_back_x_prev_dense",
 )
 ABSTAIN_FEATURES = (
     "top_score",
@@ -71,7 +81,24 @@ ABSTAIN_FEATURES = (
     "window_overlap",
     "coverage",
     "document_similarity",
+    "missing_idf",
+    "type_match",
+    "type_missing",
 )
+CONFIDENCE_FEATURES = (*ABSTAIN_FEATURES, "answerable_logit")
+
+
+def refers_back(sentence: str) -> bool:
+    """True when ``sentence`` opens with a pronoun or demonstrative pointing to an earlier one."""
+    return bool(_REFERS_BACK.match(sentence))
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as searched: chat removed, misspelled words paired with corpus words."""
+
+    text: str  # what is embedded: the question itself, corrections applied
+    stems: list[str]  # its keyword stems
 
 
 def question_kind(question: str) -> str:
@@ -90,7 +117,14 @@ def question_kind(question: str) -> str:
         or "how much" in text
         or "how long" in text
         or "how old" in text
+        or "how big" in text
+        or "how large" in text
+        or "how tall" in text
+        or "how far" in text
+        or "how high" in text
+        or "how often" in text
         or "what percentage" in text
+        or "population" in w
     ):
         return "count"
     if "who" in w or "whom" in w or "whose" in w:
@@ -112,6 +146,11 @@ class Ranker:
     abstain_weights: np.ndarray  # one per ABSTAIN_FEATURES
     abstain_bias: float
     threshold: float  # answer when P(answerable) >= threshold
+    # P(the first quote holds the answer), over the abstention features and its logit.
+    confidence_weights: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(CONFIDENCE_FEATURES))
+    )
+    confidence_bias: float = 0.0
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -120,13 +159,18 @@ class Ranker:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ranker:
+        confidence = data.get("confidence_weights", {})
         return cls(
-            weights=np.array([data["weights"][f] for f in FEATURES], dtype=np.float64),
+            weights=np.array([data["weights"].get(f, 0.0) for f in FEATURES], dtype=np.float64),
             abstain_weights=np.array(
-                [data["abstain_weights"][f] for f in ABSTAIN_FEATURES], dtype=np.float64
+                [data["abstain_weights"].get(f, 0.0) for f in ABSTAIN_FEATURES], dtype=np.float64
             ),
             abstain_bias=float(data["abstain_bias"]),
             threshold=float(data["threshold"]),
+            confidence_weights=np.array(
+                [confidence.get(f, 0.0) for f in CONFIDENCE_FEATURES], dtype=np.float64
+            ),
+            confidence_bias=float(data.get("confidence_bias", 0.0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +181,26 @@ class Ranker:
             },
             "abstain_bias": self.abstain_bias,
             "threshold": self.threshold,
+            "confidence_weights": {
+                f: float(w)
+                for f, w in zip(CONFIDENCE_FEATURES, self.confidence_weights, strict=True)
+            },
+            "confidence_bias": self.confidence_bias,
         }
+
+    def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
+        """The logit and probability that the corpus answers, from the abstention features."""
+        z = float(abstain_features @ self.abstain_weights + self.abstain_bias)
+        return z, _sigmoid(z)
+
+    def confidence(self, abstain_features: np.ndarray, answerable_logit: float) -> float:
+        """P(the first quote holds the answer)."""
+        x = np.append(abstain_features, answerable_logit)
+        return _sigmoid(float(x @ self.confidence_weights + self.confidence_bias))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 @lru_cache(maxsize=1)
@@ -158,6 +221,7 @@ class SearchResult:
     features: np.ndarray  # (len(candidates), len(FEATURES)), rows aligned with ``candidates``
     candidates: np.ndarray  # sentence rows
     abstain_features: np.ndarray
+    confidence: float = 0.0  # P(the first quote holds the answer)
 
 
 class Searcher:
@@ -188,6 +252,27 @@ class Searcher:
             self._centroids /= np.maximum(norms, 1e-12)
         self._stems: list[frozenset[str]] | None = None
         self._idf: dict[str, float] | None = None
+        self._speller: Speller | None = None
+
+    def _spelling(self) -> Speller:
+        if self._speller is None:
+            self._speller = Speller.from_words(w for t in self.index.texts for w in words(t))
+        return self._speller
+
+    def prepare(self, question: str) -> Query:
+        """What to search for ``question``: its chat removed, its misspellings matched."""
+        text = search_text(question)
+        speller = self._spelling()
+        fixes = {}
+        for w in words(text):
+            if w not in STOPWORDS:
+                fix = speller.suggest(w)
+                if fix is not None:
+                    fixes[w] = fix
+        if fixes:
+            pattern = re.compile(r"\b(" + "|".join(map(re.escape, fixes)) + r")\b", re.I)
+            text = pattern.sub(lambda m: fixes.get(m.group(1).lower(), m.group(1)), text)
+        return Query(text, stems(text))
 
     def _sentence_stems(self) -> list[frozenset[str]]:
         """Stems of every sentence, computed on first use (the first question pays for it)."""
@@ -215,6 +300,18 @@ class Searcher:
         total = sum(idf.get(w, 0.0) for w in q_set)
         return sum(idf.get(w, 0.0) for w in q_set & window) / total if total else 0.0
 
+    def _missing_idf(self, q_stems: list[str], row: int) -> float:
+        """The rarest question word (as a share of the rarest corpus word) absent near ``row``."""
+        sent_stems = self._sentence_stems()
+        idf = self._idf or {}
+        window = set(sent_stems[row])
+        for other in (self._prev[row], self._next[row]):
+            if other >= 0:
+                window |= sent_stems[other]
+        top = max(idf.values(), default=1.0) or 1.0
+        missing = [idf[w] for w in set(q_stems) - window if w in idf]
+        return max(missing, default=0.0) / top
+
     def _coverage(self, q_stems: list[str]) -> float:
         """Share of the question's words that occur anywhere in the corpus."""
         q_set = set(q_stems)
@@ -231,15 +328,18 @@ class Searcher:
         return np.asarray(bm25.get_scores_from_ids(ids), dtype=np.float32)
 
     def search(self, question: str, k: int = 10, vector: np.ndarray | None = None) -> SearchResult:
+        """The best sentences for ``question``; ``vector``: its embedding as prepared, if known."""
         n = len(self.index)
         if n == 0:
             empty = np.zeros((0, len(FEATURES)))
             return SearchResult(
                 [], 0.0, empty, np.zeros(0, np.int64), np.zeros(len(ABSTAIN_FEATURES))
             )
+        query = self.prepare(question)
+        question = query.text
         if vector is None:
             vector = self.embedder.encode([question])[0]
-        q_stems = stems(question)
+        q_stems = query.stems
         bm25 = self.bm25_scores(q_stems)
 
         if self.index.kind == "flat":
@@ -271,12 +371,16 @@ class Searcher:
                 self._window_overlap(q_stems, int(candidates[top])),
                 self._coverage(q_stems),
                 float(self._centroids[int(self.index.sentences[candidates[top], 0])] @ vector),
+                self._missing_idf(q_stems, int(candidates[top])),
+                _type_match(features[top]),
+                _type_missing(question, features[order[:3]]),
             ]
         )
-        z = float(abstain @ self.ranker.abstain_weights + self.ranker.abstain_bias)
-        answerable = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        z, answerable = self.ranker.answerable(abstain)
         hits = [Hit(int(candidates[i]), float(scores[i])) for i in order[:k]]
-        return SearchResult(hits, answerable, features, candidates, abstain)
+        return SearchResult(
+            hits, answerable, features, candidates, abstain, self.ranker.confidence(abstain, z)
+        )
 
     def _features(
         self,
@@ -296,6 +400,8 @@ class Searcher:
         nxt = self._next[candidates]
 
         dense = vecs[candidates] @ vector
+        prev_dense = np.where(prev >= 0, vecs[np.maximum(prev, 0)] @ vector, 0.0)
+        back = np.array([refers_back(texts[int(r)]) for r in candidates], dtype=bool)
         window = vecs[candidates].copy()
         window[prev >= 0] += vecs[prev[prev >= 0]]
         window[nxt >= 0] += vecs[nxt[nxt >= 0]]
@@ -351,6 +457,23 @@ class Searcher:
                     float(kind in ("what", "other")) * has_names,
                     float(kind == "how" and has_number),
                     float(money_q and bool(_MONEY_PERCENT.search(text))),
+                    prev_dense[i],
+                    float(back[i]) * prev_dense[i],
                 )
             )
         return np.array(rows, dtype=np.float64)
+
+
+_TYPE_FEATURES = [FEATURES.index(f) for f in ("when_x_date", "count_x_number", "who_x_names")]
+
+
+def _type_missing(question: str, best: np.ndarray) -> float:
+    """1 when a when/how-many question finds no date/number in any of the best sentences."""
+    if question_kind(question) not in ("when", "count"):
+        return 0.0
+    return float(not best[:, _TYPE_FEATURES[:2]].any())
+
+
+def _type_match(candidate: np.ndarray) -> float:
+    """Whether the best sentence holds the kind of thing a when/how-many/who question wants."""
+    return float(candidate[_TYPE_FEATURES].max())

@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 SQUAD ?= ../shared/squad/squad_v1.1_dev.json
+SQUAD_V2 ?= ../shared/squad/squad_v2.0_dev.json
 
-.PHONY: setup run test lint bench eval clean
+.PHONY: setup run test lint bench eval tune clean
 
 setup: $(STAMP)
 
@@ -34,7 +35,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 eval: $(STAMP)
-	$(BIN)/quotebot eval $(SQUAD) --articles 24:48
+	$(BIN)/quotebot eval $(SQUAD) --articles 24:48 --v2 $(SQUAD_V2)
+
+# Refits index/ranker.json on the tuning split (articles 0-23) only.
+tune: $(STAMP)
+	$(BIN)/quotebot tune $(SQUAD) --articles 0:24 --v2 $(SQUAD_V2)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --squad $(SQUAD)

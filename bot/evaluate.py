@@ -24,7 +24,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +107,18 @@ def ranking_metrics(
 
 
 class CachedEmbedder:
-    """Wraps an embedder with an on-disk cache, so repeated evaluations skip re-embedding."""
+    """Wraps an embedder with a cache, so repeated evaluations skip re-embedding.
+
+    Each list of texts is kept on disk; each text is also kept in memory for the
+    run, so a paragraph served alone reuses the vectors of its article.
+    """
 
     def __init__(self, inner: Any, folder: Path) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
         self.folder = folder
+        self._memory: dict[str, np.ndarray] = {}
         folder.mkdir(parents=True, exist_ok=True)
 
     def encode(
@@ -122,8 +127,16 @@ class CachedEmbedder:
         key = hashlib.sha256(("\0".join([self.name, *texts])).encode()).hexdigest()[:24]
         path = self.folder / f"{key}.npy"
         if path.exists():
-            return np.load(path)
-        vectors = self.inner.encode(texts, progress=progress)
+            vectors = np.load(path)
+            self._memory.update(zip(texts, vectors, strict=True))
+            return vectors
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memory]
+        if missing:
+            found = self.inner.encode(missing, progress=progress)
+            self._memory.update(zip(missing, found, strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.stack([self._memory[t] for t in texts])
         np.save(path, vectors)
         return vectors
 
@@ -141,16 +154,220 @@ def off_article_questions(
     return rng.sample(pool, min(count, len(pool)))
 
 
+# Chat-style noise, seeded: how people type to a bot, not how SQuAD's writers did.
+_OPENERS = (
+    "hey quotebot, ",
+    "hi! ",
+    "@quotebot ",
+    "quick question: ",
+    "hello, can you tell me ",
+    "ok so ",
+    "<@U024BE7LH> ",
+)
+_CLOSERS = (
+    " thanks!",
+    " thx",
+    " 🙏",
+    " please",
+    "?? thank you",
+    ". Please answer carefully and cite the paragraph, thanks",
+    " - thanks in advance",
+)
+
+
+def chat_noise(question: str, rng: random.Random) -> str:
+    """``question`` as typed in chat: an opener or a closer, lower case, a typo, no "?"."""
+    text = question.strip()
+    if rng.random() < 0.7:
+        text = text.rstrip("?").rstrip()
+    if rng.random() < 0.5:
+        text = text.lower()
+    tokens = text.split(" ")
+    long = [i for i, t in enumerate(tokens) if len(t) >= 5 and t.isalpha()]
+    if long and rng.random() < 0.6:
+        i = rng.choice(long)
+        word = tokens[i]
+        j = rng.randrange(1, len(word) - 2)
+        if rng.random() < 0.5:  # two letters swapped
+            word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+        else:  # a letter dropped
+            word = word[:j] + word[j + 1 :]
+        tokens[i] = word
+        text = " ".join(tokens)
+    roll = rng.random()
+    if roll < 0.35:
+        text = rng.choice(_OPENERS) + text
+    elif roll < 0.7:
+        text = text + rng.choice(_CLOSERS)
+    elif roll < 0.85:
+        text = rng.choice(_OPENERS) + text + rng.choice(_CLOSERS)
+    return text
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question put to the bot during an evaluation, and how it went."""
+
+    group: str  # answerable, off_article, unanswerable, chat_noise, one_paragraph, ...
+    answered: bool
+    confidence: float
+    rank: int | None  # 1-based rank of the first shown quote holding a gold answer
+    first_chars: int = 0
+    overlap: float = 1.0  # share of the question's words found in the answer's sentence
+    latency_ms: float = 0.0
+
+
+def word_overlap(question: str, context: str, answers: Sequence[str]) -> float:
+    """Share of the question's content words found in the sentence(s) holding an answer."""
+    from index.passages import sentence_spans
+    from index.text import stems
+
+    q = set(stems(question))
+    if not q:
+        return 1.0
+    best = 0.0
+    for start, end in sentence_spans(context):
+        sentence = context[start:end]
+        if any(a in sentence for a in answers):
+            best = max(best, len(q & set(stems(sentence))) / len(q))
+    return best
+
+
+def _ask(service: Any, question: str, answers: Sequence[str], group: str) -> Asked:
+    t0 = time.perf_counter()
+    answer = service.ask(question)
+    latency = (time.perf_counter() - t0) * 1000
+    shown = answer.closest if answer.abstained else answer.quotes
+    texts = [q.text for q in shown]
+    return Asked(
+        group=group,
+        answered=not answer.abstained,
+        confidence=answer.confidence,
+        rank=hit_rank(texts, answers) if answers else None,
+        first_chars=len(texts[0]) if texts else 0,
+        latency_ms=latency,
+    )
+
+
+def _summary(asked: Sequence[Asked]) -> dict[str, Any]:
+    n = max(1, len(asked))
+    firsts = [a.first_chars for a in asked if a.first_chars]
+    return {
+        "questions": len(asked),
+        "hit@1": sum(a.rank == 1 for a in asked) / n,
+        "hit@3": sum(a.rank is not None for a in asked) / n,
+        "mrr": sum(1.0 / a.rank for a in asked if a.rank) / n,
+        "median_first_quote_chars": float(statistics.median(firsts)) if firsts else 0.0,
+        "answer_rate": sum(a.answered for a in asked) / n,
+    }
+
+
+def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
+    """Expected calibration error of ``confidence`` as P(first quote holds the answer).
+
+    Also the risk-coverage curve: answering only above each confidence level,
+    the share of questions answered and the share of those whose first quote
+    holds the answer.
+    """
+    conf = np.array([a.confidence for a in asked], dtype=np.float64)
+    right = np.array([a.rank == 1 for a in asked], dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    table = []
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        gap = abs(float(conf[mask].mean()) - float(right[mask].mean()))
+        ece += gap * mask.sum() / max(1, len(conf))
+        table.append(
+            {
+                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                "questions": int(mask.sum()),
+                "mean_confidence": round(float(conf[mask].mean()), 4),
+                "first_quote_right": round(float(right[mask].mean()), 4),
+            }
+        )
+    order = np.argsort(-conf, kind="stable")
+    curve = []
+    for coverage in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+        top = order[: max(1, round(coverage * len(order)))]
+        curve.append(
+            {
+                "coverage": coverage,
+                "min_confidence": round(float(conf[top].min()), 4),
+                "precision": round(float(right[top].mean()), 4),
+            }
+        )
+    answered = [a for a in asked if a.answered]
+    return {
+        "questions": len(asked),
+        "by_group": {g: sum(a.group == g for a in asked) for g in sorted({a.group for a in asked})},
+        "ece": float(ece),
+        "bins": table,
+        "risk_coverage": curve,
+        "answered_share": len(answered) / max(1, len(asked)),
+        "answered_precision": sum(a.rank == 1 for a in answered) / max(1, len(answered)),
+    }
+
+
+def paragraph_groups(article: SquadArticle, size: int) -> list[SquadArticle]:
+    """``article`` cut into corpora of ``size`` consecutive paragraphs, with their questions."""
+    out = []
+    for first in range(0, len(article.contexts), size):
+        last = min(first + size, len(article.contexts))
+        questions = [
+            SquadQuestion(q.question, q.answers, q.paragraph - first)
+            for q in article.questions
+            if first <= q.paragraph < last
+        ]
+        out.append(SquadArticle(article.title, article.contexts[first:last], questions))
+    return out
+
+
+def load_squad_v2(path: Path | str) -> dict[str, tuple[SquadArticle, list[str]]]:
+    """By title: the v2.0 article (answerable questions) and its unanswerable questions."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(
+            f"{path} is not a readable SQuAD JSON file ({type(exc).__name__})."
+        ) from exc
+    answerable = {a.title: a for a in load_squad(path)}
+    out = {}
+    for article in data:
+        title = article.get("title", "article")
+        impossible = [
+            qa["question"]
+            for paragraph in article["paragraphs"]
+            for qa in paragraph["qas"]
+            if qa.get("is_impossible", False)
+        ]
+        out[title] = (answerable[title], impossible)
+    return out
+
+
 def evaluate(
     path: Path | str,
     articles: tuple[int, int] = (24, 48),
     *,
+    v2_path: Path | str | None = None,
     build_embedder: Any = None,
     query_embedder: Any = None,
     ranker: Any = None,
+    seed: int = 0,
+    small_corpora: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Score quotebot on ``articles[0]:articles[1]`` of a SQuAD file."""
+    """Score quotebot on ``articles[0]:articles[1]`` of a SQuAD v1.1 file.
+
+    Each article is served as its own corpus. Besides the original questions
+    this asks them again with chat-style noise, asks questions from other
+    articles (which must be declined), reports the lowest word-overlap quarter
+    separately, serves one- and three-paragraph corpora, and, given the v2.0
+    dev file, asks its unanswerable questions on the same titles.
+    """
     from bot.service import QuoteService
     from index.search import Searcher
     from index.store import build_index
@@ -158,36 +375,95 @@ def evaluate(
     chosen = load_squad(path)[articles[0] : articles[1]]
     if not chosen:
         raise CorpusError(f"No articles in range {articles[0]}:{articles[1]} of {path}.")
-    ranked: list[list[str]] = []
-    gold: list[tuple[str, ...]] = []
-    latencies: list[float] = []
-    answered = 0
-    off_abstained = off_total = 0
+    v2 = load_squad_v2(v2_path) if v2_path else {}
+    rng = random.Random(seed)
+
+    def serve(article: SquadArticle) -> Any:
+        index = build_index([article.document()], build_embedder)
+        return QuoteService(index, Searcher(index, query_embedder, ranker))
+
+    asked: list[Asked] = []
     for i, article in enumerate(chosen):
         if progress:
             progress(f"article {articles[0] + i}: {article.title}")
-        index = build_index([article.document()], build_embedder)
-        service = QuoteService(index, Searcher(index, query_embedder, ranker))
+        service = serve(article)
         for q in article.questions:
-            t0 = time.perf_counter()
-            answer = service.ask(q.question)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            shown = answer.closest if answer.abstained else answer.quotes
-            ranked.append([quote.text for quote in shown])
-            gold.append(q.answers)
-            answered += not answer.abstained
-        for question in off_article_questions(chosen, i, OFF_ARTICLE_PER_ARTICLE):
-            off_total += 1
-            off_abstained += service.ask(question).abstained
-    metrics: dict[str, Any] = ranking_metrics(ranked, gold)
+            a = _ask(service, q.question, q.answers, "answerable")
+            overlap = word_overlap(q.question, article.contexts[q.paragraph], q.answers)
+            asked.append(replace(a, overlap=overlap))
+            asked.append(_ask(service, chat_noise(q.question, rng), q.answers, "chat_noise"))
+        for question in off_article_questions(chosen, i, OFF_ARTICLE_PER_ARTICLE, seed):
+            asked.append(_ask(service, question, (), "off_article"))
+        if article.title in v2:
+            v2_article, impossible = v2[article.title]
+            v2_service = serve(v2_article)
+            for q in v2_article.questions:
+                asked.append(_ask(v2_service, q.question, q.answers, "v2_answerable"))
+            for question in impossible:
+                asked.append(_ask(v2_service, question, (), "unanswerable"))
+        if small_corpora:
+            for size, group in ((1, "one_paragraph"), (3, "three_paragraphs")):
+                for j, part in enumerate(paragraph_groups(article, size)):
+                    part_service = serve(part)
+                    for q in part.questions:
+                        asked.append(_ask(part_service, q.question, q.answers, group))
+                    off = off_article_questions(chosen, i, 1, seed * 7919 + j)
+                    for question in off:
+                        asked.append(_ask(part_service, question, (), group + "_off"))
+    return report(asked, articles)
+
+
+def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
+    """The evaluation figures from the questions asked."""
+
+    def of(*groups: str) -> list[Asked]:
+        return [a for a in asked if a.group in groups]
+
+    original = of("answerable")
+    off = of("off_article")
+    latencies = [a.latency_ms for a in original]
+    metrics: dict[str, Any] = _summary(original)
+    metrics["in_article_answer_rate"] = metrics.pop("answer_rate")
     metrics.update(
         {
-            "in_article_answer_rate": answered / max(1, len(gold)),
-            "off_article_abstention": off_abstained / max(1, off_total),
-            "off_article_questions": off_total,
+            "off_article_abstention": sum(not a.answered for a in off) / max(1, len(off)),
+            "off_article_questions": len(off),
             "latency_ms_p50": _percentile(latencies, 50),
             "latency_ms_p95": _percentile(latencies, 95),
             "articles": f"{articles[0]}:{articles[1]}",
         }
     )
+    if original:
+        cut = float(np.percentile([a.overlap for a in original], 25))
+        low = [a for a in original if a.overlap <= cut]
+        metrics["low_overlap_quarter"] = {**_summary(low), "max_overlap": round(cut, 4)}
+    noisy = of("chat_noise")
+    if noisy:
+        summary = _summary(noisy)
+        summary["hit@1_drop"] = metrics["hit@1"] - summary["hit@1"]
+        summary["answer_rate_drop"] = metrics["in_article_answer_rate"] - summary["answer_rate"]
+        metrics["chat_noise"] = summary
+    impossible, possible = of("unanswerable"), of("v2_answerable")
+    if impossible or possible:
+        metrics["squad_v2"] = {
+            "unanswerable_questions": len(impossible),
+            "unanswerable_flagged": sum(not a.answered for a in impossible)
+            / max(1, len(impossible)),
+            "answerable_questions": len(possible),
+            "answerable_answer_rate": sum(a.answered for a in possible) / max(1, len(possible)),
+            "answerable_hit@1": sum(a.rank == 1 for a in possible) / max(1, len(possible)),
+        }
+    metrics["calibration"] = calibration(of("answerable", "off_article", "unanswerable"))
+    small = {}
+    for group in ("one_paragraph", "three_paragraphs"):
+        inside, outside = of(group), of(group + "_off")
+        if inside:
+            small[group] = {
+                **_summary(inside),
+                "off_article_questions": len(outside),
+                "off_article_abstention": sum(not a.answered for a in outside)
+                / max(1, len(outside)),
+            }
+    if small:
+        metrics["small_corpora"] = small
     return metrics

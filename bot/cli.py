@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--v2", type=Path, help="SQuAD v2.0 dev file: its unanswerable questions as negatives"
     )
-    p.add_argument("--answer-rate", type=float, default=0.985, help="in-article answer target")
+    p.add_argument("--answer-rate", type=float, default=0.982, help="in-article answer target")
     return parser
 
 

@@ -21,6 +21,8 @@ from index.search import Searcher, refers_back
 from index.store import CorpusIndex
 
 MAX_QUOTES = 3
+# A first quote at least this likely to hold the answer is shown as an answer.
+SHOW_CONFIDENCE = 0.5
 # Adjacent sentences that both rank high are shown as one quote, up to this length.
 MERGE_LIMIT = 320
 
@@ -70,7 +72,10 @@ class QuoteService:
             raise QuestionError(messages.EMPTY_QUESTION)
         result = self.searcher.search(text, k=12, vector=vector)
         quotes = self._quotes([(h.row, h.score) for h in result.hits])
-        answered = bool(quotes) and result.answerable >= self.searcher.ranker.threshold
+        # Abstain only when the corpus probably does not answer *and* the first quote
+        # is probably not the answer: a quote more likely right than wrong is shown.
+        likely = result.answerable >= self.searcher.ranker.threshold
+        answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE)
         answer = Answer(
             question=text,
             quotes=tuple(quotes) if answered else (),

@@ -1,21 +1,33 @@
-"""Fit the ranker weights and the abstention model on a SQuAD tuning split.
+"""Fit the ranker, the abstention model and the confidence on a SQuAD tuning split.
 
-    quotebot tune ../shared/squad/squad_v1.1_dev.json --articles 0:24
+    quotebot tune ../shared/squad/squad_v1.1_dev.json --v2 ../shared/squad/squad_v2.0_dev.json
 
 writes ``index/ranker.json``. Only the tuning split (articles 0-23 of v1.1
-dev) may be used here; results are reported on 24-47 with ``quotebot eval``.
+dev, and the v2.0 dev titles among them) may be used here; results are
+reported on 24-47 with ``quotebot eval``.
 
-The ranker is linear over :data:`index.search.FEATURES`, fitted with a
-listwise softmax loss (the probability mass on candidates that contain a gold
-answer), which targets the first quote directly. The abstention model is a
-logistic regression on the best candidate's features, in-article questions
-against questions drawn from other articles; its threshold is set so that a
-target share of in-article questions is answered.
+Three models, each small enough to read:
+
+* the **ranker**, linear over :data:`index.search.FEATURES`, fitted with a
+  listwise softmax loss (the probability mass on candidates that contain a
+  gold answer), which targets the first quote directly;
+* the **abstention** model, a logistic regression on the best candidate's
+  features: the article's own questions (also typed the way people chat)
+  against questions from other articles; its threshold answers a target share
+  of the whole article's own questions;
+* the **confidence**, a logistic regression over the same features, the
+  abstention logit and the corpus size, fitted to whether the first quote
+  shown holds the answer over a pool of the article's questions, other
+  articles' questions and v2.0's unanswerable questions on the same title, on
+  corpora from three paragraphs to the whole article, so that it is a
+  calibrated probability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,52 +37,84 @@ import numpy as np
 from bot.evaluate import (
     OFF_ARTICLE_PER_ARTICLE,
     SquadArticle,
+    chat_noise,
+    hit_rank,
     load_squad,
+    load_squad_v2,
     off_article_questions,
+    paragraph_groups,
 )
-from index.search import ABSTAIN_FEATURES, FEATURES, RANKER_FILE, Ranker, Searcher, default_ranker
+from index.search import (
+    ABSTAIN_FEATURES,
+    CONFIDENCE_FEATURES,
+    FEATURES,
+    RANKER_FILE,
+    Ranker,
+    Searcher,
+    confidence_features,
+    default_ranker,
+)
 from index.store import build_index
 
 SMALL_CORPUS_PARAGRAPHS = 12
+SMALL_GROUP_STEP = 2  # every other three-paragraph stretch of each article
+NOISE_SEED = 1  # the evaluation uses seed 0: tuning never sees the test split's noisy wording
 
 
 @dataclass
-class Sample:
-    features: np.ndarray  # (candidates, FEATURES)
-    labels: np.ndarray  # bool, candidate holds a gold answer
-    searcher: Searcher
+class Asked:
+    """One tuning question on one corpus, with what the fitting needs."""
+
+    kind: str  # answerable, noisy, off_article, unanswerable
     question: str
+    answers: tuple[str, ...]
+    service: Any
     vector: np.ndarray
+    whole: bool  # asked of the whole article (not of a stretch of it)
+    features: np.ndarray | None = None  # candidate features, rows aligned with labels
+    labels: np.ndarray | None = None  # candidate holds a gold answer
 
 
 def collect(
     path: Path | str,
     articles: tuple[int, int],
     embedder: Any,
+    *,
+    v2_path: Path | str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> tuple[list[Sample], list[tuple[Searcher, str, np.ndarray]]]:
-    """Candidate features for every in-article question, and the off-article questions."""
+) -> list[Asked]:
+    """Every tuning question with its corpus and its prepared question's embedding."""
+    from bot.service import QuoteService
+
     chosen = load_squad(path)[articles[0] : articles[1]]
-    samples: list[Sample] = []
-    off: list[tuple[Searcher, str, np.ndarray]] = []
+    v2 = load_squad_v2(v2_path) if v2_path else {}
+    rng = random.Random(NOISE_SEED)
+    out: list[Asked] = []
     for i, article in enumerate(chosen):
         if progress:
             progress(f"article {articles[0] + i}: {article.title}")
         others = off_article_questions(chosen, i, OFF_ARTICLE_PER_ARTICLE)
         # The whole article, and a short stretch of it: a bot often serves a corpus
         # as small as one news article, and the abstention model must hold there too.
-        for corpus in (article, _excerpt(article, SMALL_CORPUS_PARAGRAPHS)):
+        corpora = [(True, article), (False, _excerpt(article, SMALL_CORPUS_PARAGRAPHS))]
+        # …and three-paragraph stretches, the size of a news article.
+        corpora += [(False, part) for part in paragraph_groups(article, 3)[::SMALL_GROUP_STEP]]
+        for whole, corpus in corpora:
             index = build_index([corpus.document()], embedder)
             searcher = Searcher(index, embedder)
-            vectors = embedder.encode([q.question for q in corpus.questions])
-            for q, v in zip(corpus.questions, vectors, strict=True):
-                result = searcher.search(q.question, vector=v)
-                texts = [index.sentence_text(int(r)) for r in result.candidates]
-                labels = np.array([any(a in t for a in q.answers) for t in texts])
-                samples.append(Sample(result.features, labels, searcher, q.question, v))
-            for text, v in zip(others, embedder.encode(others), strict=True):
-                off.append((searcher, text, v))
-    return samples, off
+            service = QuoteService(index, searcher)
+            batch: list[tuple[str, str, tuple[str, ...]]] = []
+            for q in corpus.questions:
+                batch.append(("answerable", q.question, q.answers))
+                batch.append(("noisy", chat_noise(q.question, rng), q.answers))
+            batch += [("off_article", text, ()) for text in (others if whole else others[:5])]
+            if whole and article.title in v2:
+                batch += [("unanswerable", text, ()) for text in v2[article.title][1]]
+            prepared = [searcher.prepare(text).text for _, text, _ in batch]
+            vectors = embedder.encode(prepared)
+            for (kind, text, answers), v in zip(batch, vectors, strict=True):
+                out.append(Asked(kind, text, answers, service, v, whole))
+    return out
 
 
 def _excerpt(article: SquadArticle, paragraphs: int) -> SquadArticle:
@@ -82,17 +126,29 @@ def _excerpt(article: SquadArticle, paragraphs: int) -> SquadArticle:
     )
 
 
-def fit_ranker(samples: list[Sample], l2: float = 1e-3, steps: int = 400) -> np.ndarray:
+def candidate_labels(asked: Sequence[Asked]) -> None:
+    """Fill in each answerable question's candidate features and gold labels."""
+    for a in asked:
+        if a.answers:
+            result = a.service.searcher.search(a.question, vector=a.vector)
+            index = a.service.index
+            texts = [index.sentence_text(int(r)) for r in result.candidates]
+            a.features = result.features
+            a.labels = np.array([any(g in t for g in a.answers) for t in texts])
+
+
+def fit_ranker(samples: Sequence[Asked], l2: float = 1e-3, steps: int = 400) -> np.ndarray:
     """Weights maximising the softmax mass on answer-bearing candidates (Adam, full batch)."""
-    usable = [s for s in samples if s.labels.any()]
-    x = np.concatenate([s.features for s in usable])
+    usable = [s for s in samples if s.labels is not None and s.labels.any()]
+    feats = [s.features for s in usable if s.features is not None]
+    x = np.concatenate(feats)
     mean, std = x.mean(0), x.std(0) + 1e-9
     w = np.zeros(len(FEATURES))
     m = np.zeros_like(w)
     v = np.zeros_like(w)
-    bounds = np.cumsum([0] + [len(s.labels) for s in usable])
+    bounds = np.cumsum([0] + [len(f) for f in feats])
     xs = (x - mean) / std
-    labels = np.concatenate([s.labels for s in usable])
+    labels = np.concatenate([s.labels for s in usable if s.labels is not None])
     for t in range(1, steps + 1):
         scores = xs @ w
         grad = np.zeros_like(w)
@@ -109,32 +165,32 @@ def fit_ranker(samples: list[Sample], l2: float = 1e-3, steps: int = 400) -> np.
     return w / std  # back to raw feature units (the constant shift does not change ranks)
 
 
-def top1(samples: list[Sample], w: np.ndarray) -> float:
-    return float(np.mean([s.labels[int(np.argmax(s.features @ w))] for s in samples]))
+def top1(samples: Sequence[Asked], w: np.ndarray) -> float:
+    scored = [
+        (s.features, s.labels) for s in samples if s.labels is not None and s.features is not None
+    ]
+    return float(np.mean([labels[int(np.argmax(f @ w))] for f, labels in scored]))
 
 
-def fit_abstention(
-    inside: np.ndarray, outside: np.ndarray, answer_rate: float
-) -> tuple[np.ndarray, float, float]:
-    """Logistic regression in-article (1) vs off-article (0); threshold for ``answer_rate``."""
-    x = np.concatenate([inside, outside])
-    y = np.concatenate([np.ones(len(inside)), np.zeros(len(outside))])
-    weight = np.where(y == 1, 0.5 / len(inside), 0.5 / len(outside))
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-4, steps: int = 3000
+) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression by gradient descent on standardised features."""
     mean, std = x.mean(0), x.std(0) + 1e-9
     xs = (x - mean) / std
+    weight = weight / weight.sum()
     w = np.zeros(x.shape[1])
     b = 0.0
-    for _ in range(3000):
+    for _ in range(steps):
         p = 1 / (1 + np.exp(-(xs @ w + b)))
         g = (p - y) * weight
-        w -= 0.5 * (xs.T @ g + 1e-4 * w)
+        w -= 0.5 * (xs.T @ g + l2 * w)
         b -= 0.5 * g.sum()
-    raw_w = w / std
-    raw_b = b - float((mean / std) @ w)
-    z = inside @ raw_w + raw_b
-    p_in = 1 / (1 + np.exp(-z))
-    threshold = float(np.quantile(p_in, 1 - answer_rate))
-    return raw_w, raw_b, threshold
+    return w / std, b - float((mean / std) @ w)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
 
 
 def tune(
@@ -142,34 +198,89 @@ def tune(
     articles: tuple[int, int],
     embedder: Any,
     *,
-    answer_rate: float = 0.975,
+    v2_path: Path | str | None = None,
+    answer_rate: float = 0.982,
     out: Path = RANKER_FILE,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, float]:
-    samples, off = collect(path, articles, embedder, progress)
-    before = top1(samples, default_ranker().weights)
-    w = fit_ranker(samples)
-    after = top1(samples, w)
-    ranker = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.5)
-    inside = []
-    for s in samples:
-        s.searcher.ranker = ranker
-        inside.append(s.searcher.search(s.question, vector=s.vector).abstain_features)
-    outside = []
-    for searcher, q, v in off:
-        searcher.ranker = ranker
-        outside.append(searcher.search(q, vector=v).abstain_features)
-    aw, ab, threshold = fit_abstention(np.array(inside), np.array(outside), answer_rate)
-    final = Ranker(w, aw, ab, threshold)
-    import json
+) -> dict[str, Any]:
+    asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
+    if progress:
+        progress("fitting the ranker")
+    candidate_labels(asked)
+    ranked = [a for a in asked if a.kind in ("answerable", "noisy")]
+    before = top1(ranked, default_ranker().weights)
+    w = fit_ranker(ranked)
+    after = top1(ranked, w)
 
+    if progress:
+        progress("fitting the abstention model and the confidence")
+    ranker = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0)
+    feats, right = [], []
+    for a in asked:
+        a.service.searcher.ranker = ranker
+        answer, result = a.service.explain(a.question, vector=a.vector)
+        feats.append(result.abstain_features)
+        shown = [q.text for q in (answer.closest if answer.abstained else answer.quotes)]
+        right.append(bool(a.answers) and hit_rank(shown, a.answers, depth=1) == 1)
+    x = np.array(feats)
+    kinds = np.array([a.kind for a in asked])
+    whole = np.array([a.whole for a in asked])
+    inside = np.isin(kinds, ("answerable", "noisy"))
+    # The abstention model learns the article's own questions (as written and as
+    # chatted) against other articles' questions, each half the weight. v2.0's
+    # unanswerable questions are left out here: on-topic and worded like the
+    # article, they are not separable by these features, and fitting on them
+    # costs abstention on off-topic questions (measured on the tuning split).
+    share = {"answerable": 0.25, "noisy": 0.25, "off_article": 0.5}
+    present = {k: int((kinds == k).sum()) for k in (*share, "unanswerable")}
+    weight = np.array([share.get(k, 0.0) / max(1, present[k]) for k in kinds])
+    use = weight > 0
+    aw, ab = fit_logistic(x[use], inside[use].astype(float), weight[use])
+    z = x @ aw + ab
+    original = (kinds == "answerable") & whole
+    threshold = float(np.quantile(_sigmoid(z[original]), 1 - answer_rate))
+
+    # The confidence: fitted on the pool the evaluation mixes (questions as written,
+    # other articles' questions, unanswerable ones), on every corpus size.
+    pool = np.isin(kinds, ("answerable", "off_article", "unanswerable"))
+    sizes = [len(a.service.index) for a in asked]
+    cx = np.array(
+        [confidence_features(f, float(zi), n) for f, zi, n in zip(x, z, sizes, strict=True)]
+    )[pool]
+    cy = np.array(right, dtype=float)[pool]
+    cw, cb = fit_logistic(cx, cy, np.ones(len(cy)))
+    final = Ranker(w, aw, ab, threshold, cw, cb)
     out.write_text(json.dumps(final.to_dict(), indent=2) + "\n")
-    z_out = np.array(outside) @ aw + ab
-    abstained = float(np.mean(1 / (1 + np.exp(-z_out)) < threshold))
+
+    answered = _sigmoid(z) >= threshold
+    conf = _sigmoid(cx @ cw + cb)
+
+    def rate(kind: str, where: np.ndarray = whole) -> float:
+        mask = (kinds == kind) & where
+        return float(answered[mask].mean()) if mask.any() else 0.0
+
     return {
-        "questions": len(samples),
+        "questions": {k: int(v) for k, v in present.items()},
         "top1_sentence_before": before,
         "top1_sentence_after": after,
-        "off_article_abstention": abstained,
+        "answer_rate": rate("answerable"),
+        "answer_rate_noisy": rate("noisy"),
+        "off_article_abstention": 1 - rate("off_article"),
+        "off_article_abstention_small": 1 - rate("off_article", ~whole),
+        "unanswerable_flagged": 1 - rate("unanswerable"),
         "threshold": threshold,
+        "confidence_ece": _ece(conf, cy),
+        "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},
     }
+
+
+def _ece(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    which = np.clip((conf * bins).astype(int), 0, bins - 1)
+    return float(
+        sum(
+            abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).sum()
+            for b in range(bins)
+            if (which == b).any()
+        )
+        / max(1, len(conf))
+    )

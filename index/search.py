@@ -84,8 +84,10 @@ ABSTAIN_FEATURES = (
     "missing_idf",
     "type_match",
     "type_missing",
+    "log_sentences",
+    "max_dense_x_log_sentences",
 )
-CONFIDENCE_FEATURES = (*ABSTAIN_FEATURES, "answerable_logit")
+CONFIDENCE_FEATURES = (*ABSTAIN_FEATURES, "answerable_logit", "logit_x_log_sentences")
 
 
 def refers_back(sentence: str) -> bool:
@@ -193,10 +195,19 @@ class Ranker:
         z = float(abstain_features @ self.abstain_weights + self.abstain_bias)
         return z, _sigmoid(z)
 
-    def confidence(self, abstain_features: np.ndarray, answerable_logit: float) -> float:
-        """P(the first quote holds the answer)."""
-        x = np.append(abstain_features, answerable_logit)
+    def confidence(
+        self, abstain_features: np.ndarray, answerable_logit: float, sentences: int
+    ) -> float:
+        """P(the first quote holds the answer), in a corpus of ``sentences`` sentences."""
+        x = confidence_features(abstain_features, answerable_logit, sentences)
         return _sigmoid(float(x @ self.confidence_weights + self.confidence_bias))
+
+
+def confidence_features(
+    abstain_features: np.ndarray, answerable_logit: float, sentences: int
+) -> np.ndarray:
+    size = math.log1p(sentences)
+    return np.concatenate([abstain_features, [answerable_logit, answerable_logit * size]])
 
 
 def _sigmoid(z: float) -> float:
@@ -374,12 +385,16 @@ class Searcher:
                 self._missing_idf(q_stems, int(candidates[top])),
                 _type_match(features[top]),
                 _type_missing(question, features[order[:3]]),
+                # The same evidence weighs differently in a corpus of ten sentences
+                # and of ten thousand: off-topic questions stand out more in a small one.
+                math.log1p(n),
+                math.log1p(n) * float(dense_c.max()),
             ]
         )
         z, answerable = self.ranker.answerable(abstain)
         hits = [Hit(int(candidates[i]), float(scores[i])) for i in order[:k]]
         return SearchResult(
-            hits, answerable, features, candidates, abstain, self.ranker.confidence(abstain, z)
+            hits, answerable, features, candidates, abstain, self.ranker.confidence(abstain, z, n)
         )
 
     def _features(

@@ -184,3 +184,34 @@ def test_onnx_and_torch_give_the_same_vectors(tmp_path):
     a = torch_model.encode(sentences)
     b = OnnxEmbedder(tmp_path).encode(sentences)
     assert np.all(np.sum(a * b, axis=1) >= 0.999)
+
+
+def test_questions_worded_by_readers_are_answered_or_declined(built):
+    """Readers who have not seen the article paraphrase it and type as in chat.
+
+    Measured level, kept from sliding back: 23 of the 36 questions the article
+    answers get the answer within the first three quotes of an answer, and
+    every question about something else is declined. Short of the goal (all 36,
+    and the five on-topic questions the article does not answer declined too;
+    today one of them is): the README says so.
+    """
+    cases = json.loads((ROOT / "tests" / "data" / "denver_questions.json").read_text())
+    cases = cases["questions"]
+    assert len(cases) >= 40
+    stdin = "".join(c["question"] + "\n" for c in cases)
+    result = run(["ask", "--json", "-"], built, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == len(cases)
+    answered_right, missed = 0, []
+    for case, answer in zip(cases, answers, strict=True):
+        quotes = [q["text"] for q in answer["quotes"][:3]]
+        if case["answers"]:
+            if not answer["abstained"] and any(a in q for q in quotes for a in case["answers"]):
+                answered_right += 1
+            else:
+                missed.append(case["question"])
+        elif not case["on_topic"]:
+            assert answer["abstained"], f"answered an off-topic question: {case['question']!r}"
+    answerable = sum(1 for c in cases if c["answers"])
+    assert answered_right >= 23, f"{answered_right}/{answerable}; missed: {missed}"

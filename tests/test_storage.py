@@ -366,11 +366,14 @@ def test_an_unknown_database_url_names_the_setting():
 
 
 def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path):
-    url = "postgresql://quotebot:s3cret@127.0.0.1:9/quotebot"  # port 9: nothing listens
-    with pytest.raises(StorageError) as error:
-        open_store(url, key_file=tmp_path / "user-hash.key")
-    text = str(error.value)
-    assert "127.0.0.1:9" in text and "s3cret" not in text and "\n" not in text
+    for url in (
+        "postgresql://quotebot:s3cret@127.0.0.1:9/quotebot",  # port 9: nothing listens
+        "postgresql://quotebot@127.0.0.1:9/quotebot?password=s3cret&connect_timeout=2",
+    ):
+        with pytest.raises(StorageError) as error:
+            open_store(url, key_file=tmp_path / "user-hash.key")
+        text = str(error.value)
+        assert "127.0.0.1:9" in text and "s3cret" not in text and "\n" not in text
 
 
 def test_quotebot_db_upgrade_creates_then_reports_the_schema(

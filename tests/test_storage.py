@@ -386,3 +386,17 @@ def test_quotebot_db_upgrade_creates_then_reports_the_schema(
     assert f"upgraded from version 0 to {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
     assert f"at version {SCHEMA_VERSION}" in capsys.readouterr().out
+
+
+def test_quotebot_db_upgrade_with_an_unreachable_database_is_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("QUOTEBOT_DATABASE_URL", "postgresql://quotebot@127.0.0.1:9/quotebot")
+    monkeypatch.setenv("QUOTEBOT_USER_HASH_KEY", "a key")
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "quotebot: Cannot reach the database at postgresql://quotebot@127.0.0.1:9"
+    )
+    assert err.count("\n") == 1 and "Traceback" not in err

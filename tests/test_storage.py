@@ -360,9 +360,10 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
 # -- URLs and the command line -----------------------------------------------------------
 
 
-def test_an_unknown_database_url_names_the_setting():
+@pytest.mark.parametrize("url", ["mysql://somewhere/db", "sqlite:///", "feedback.sqlite3"])
+def test_an_unknown_database_url_names_the_setting(url):
     with pytest.raises(ConfigError, match="QUOTEBOT_DATABASE_URL"):
-        open_store("mysql://somewhere/db")
+        open_store(url)
 
 
 def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path):

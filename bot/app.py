@@ -1,4 +1,4 @@
-"""The one place that builds everything: index, embedders, service, feedback store."""
+"""The one place that builds everything: index, embedders, service, state store."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.service import QuoteService
 from index import store
 from index.documents import find_files, load_corpus
 from index.store import CorpusIndex
+
+if TYPE_CHECKING:
+    from bot.storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +145,25 @@ def build_service(
     index = open_index(settings, progress=progress, notice=notice)
     searcher = Searcher(index, query_embedder(index, settings))
     return QuoteService(index, searcher, max_question_chars=settings.max_question_chars)
+
+
+def build_store(settings: Settings) -> Store:
+    """The shared state store: ``QUOTEBOT_DATABASE_URL``, else the SQLite file ``feedback_db``.
+
+    Opening it creates or migrates the schema and applies the retention policy.
+    """
+    from bot.storage import Policy, open_store
+
+    policy = Policy(
+        answer_ttl_seconds=settings.answer_ttl_hours * 3600,
+        retention_seconds=settings.retention_days * 86400,
+    )
+    return open_store(
+        settings.database_url,
+        sqlite_path=settings.feedback_db,
+        user_hash_key=settings.user_hash_key,
+        policy=policy,
+    )
 
 
 def quiet_libraries() -> None:

@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
     p.add_argument("--port", type=int, default=3000, help="Slack HTTP mode port (default 3000)")
 
+    p = sub.add_parser("db", help="the state store (QUOTEBOT_DATABASE_URL)")
+    db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema (also done at start-up)")
+
     p = sub.add_parser("eval", help="evaluate on a SQuAD-format file")
     p.add_argument("file", type=Path)
     p.add_argument("--articles", default="24:48", help="article range A:B (default 24:48)")
@@ -235,8 +239,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.adapters import slack_bot
 
         slack_bot.check_settings(settings, http=http)
-    service = _service(settings)
     if not platforms:
+        service = _service(settings)
         print(
             "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
             "starting the terminal chat.",
@@ -246,21 +250,24 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         chat(service)
         return 0
-    from bot.feedback import FeedbackStore
+    from bot.app import build_store
 
-    feedback = FeedbackStore(settings.feedback_db)
-    runners = []
-    for name in platforms:
-        if name == "discord":
-            runners.append(lambda: discord_bot.run(settings, service, feedback))
-        else:
-            runners.append(
-                lambda: slack_bot.run(settings, service, feedback, http=http, port=args.port)
-            )
-    if len(runners) == 1:
-        runners[0]()
-        return 0
-    return _run_together(runners)
+    # The store opens (and migrates) before the slow index load, so a wrong
+    # QUOTEBOT_DATABASE_URL is reported at once.
+    with build_store(settings) as store:
+        service = _service(settings)
+        runners = []
+        for name in platforms:
+            if name == "discord":
+                runners.append(lambda: discord_bot.run(settings, service, store))
+            else:
+                runners.append(
+                    lambda: slack_bot.run(settings, service, store, http=http, port=args.port)
+                )
+        if len(runners) == 1:
+            runners[0]()
+            return 0
+        return _run_together(runners)
 
 
 def _run_together(runners: list[Any]) -> int:
@@ -283,6 +290,20 @@ def _run_together(runners: list[Any]) -> int:
     done.wait()
     if errors:
         raise errors[0]
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_store
+
+    # Opening the store applies the migrations it lacks; the version it had says what changed.
+    with build_store(settings) as store:
+        before, after = store.upgraded_from, store.schema_version()
+        where = dict(backend=store.backend, where=store.where)
+    if before == after:
+        print(messages.DB_VERSION.format(version=after, **where))
+    else:
+        print(messages.DB_UPGRADED.format(before=before, after=after, **where))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Settings from the environment, .env and flags; feedback store; shared rendering."""
+"""Settings from the environment, .env and flags; shared rendering."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
 
 
 def test_environment_then_flags(tmp_path: Path):
@@ -37,6 +35,8 @@ def test_secrets_never_appear_in_repr():
             "SLACK_BOT_TOKEN": "xoxb-secret",
             "SLACK_SIGNING_SECRET": "sign-secret",
             "SLACK_APP_TOKEN": "xapp-secret",
+            "QUOTEBOT_DATABASE_URL": "postgresql://bot:db-secret@db.example:5432/quotebot",
+            "QUOTEBOT_USER_HASH_KEY": "key-secret",
         }
     )
     text = repr(settings) + str(settings)
@@ -50,6 +50,10 @@ def test_secrets_never_appear_in_repr():
         ({"QUOTEBOT_MAX_QUESTION_CHARS": "lots"}, "QUOTEBOT_MAX_QUESTION_CHARS"),
         ({"DISCORD_GUILD_ID": "my-guild"}, "DISCORD_GUILD_ID"),
         ({"QUOTEBOT_INDEX_KIND": "tree"}, "QUOTEBOT_INDEX_KIND"),
+        ({"QUOTEBOT_ANSWER_TTL_HOURS": "a day"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
+        ({"QUOTEBOT_ANSWER_TTL_HOURS": "0"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
+        ({"QUOTEBOT_RETENTION_DAYS": "-1"}, "QUOTEBOT_RETENTION_DAYS"),
+        ({"QUOTEBOT_RETENTION_DAYS": "1", "QUOTEBOT_ANSWER_TTL_HOURS": "48"}, "RETENTION"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
@@ -57,33 +61,11 @@ def test_malformed_values_name_the_variable(env, variable):
         Settings.from_env(env)
 
 
-def _answer() -> Answer:
-    quote = Quote("Some text.", "a.md", "A", 1, 0, 10, 1.0)
-    return Answer("Why?", (quote,), False, 0.9)
-
-
-def test_one_vote_per_user_per_answer_and_it_can_change(tmp_path: Path):
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    answer = _answer()
-    store.remember(answer, "discord")
-    assert store.vote(answer.id, "discord", "user-1", "up")
-    assert store.vote(answer.id, "discord", "user-1", "down")
-    assert store.vote(answer.id, "discord", "user-2", "up")
-    votes = store.votes()
-    assert sorted(v.vote for v in votes) == ["down", "up"]
-    assert all(v.question == "Why?" and v.quote_ids == ("a.md:0-10",) for v in votes)
-    assert all("user-1" not in v.user_hash for v in votes)
-
-
-def test_votes_survive_a_restart_and_unknown_answers_are_refused(tmp_path: Path):
-    path = tmp_path / "feedback.sqlite3"
-    answer = _answer()
-    first = FeedbackStore(path)
-    first.remember(answer, "slack")
-    first.close()
-    again = FeedbackStore(path)
-    assert again.vote(answer.id, "slack", "U1", "up")
-    assert not again.vote("no-such-answer", "slack", "U1", "up")
+def test_keeping_times_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {"QUOTEBOT_ANSWER_TTL_HOURS": "2.5", "QUOTEBOT_RETENTION_DAYS": "0"}, dotenv=False
+    )
+    assert (settings.answer_ttl_hours, settings.retention_days) == (2.5, 0)
 
 
 def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():

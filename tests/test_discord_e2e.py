@@ -31,7 +31,7 @@ from bot.adapters.discord_bot import run, serve
 from bot.answers import Answer
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import FeedbackStore
+from bot.storage import Store, open_store
 
 DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE = 5, 4
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
@@ -74,9 +74,7 @@ class FailingService:
 class BotThread(threading.Thread):
     """``bot.adapters.discord_bot.serve`` in its own thread and event loop; :meth:`stop` ends it."""
 
-    def __init__(
-        self, settings: Settings, service: Any, feedback: FeedbackStore, fake: FakeDiscord
-    ):
+    def __init__(self, settings: Settings, service: Any, feedback: Store, fake: FakeDiscord):
         super().__init__(name="discord-bot", daemon=True)
         self.settings, self.service, self.feedback, self.fake = settings, service, feedback, fake
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -132,8 +130,8 @@ def fake() -> Iterator[FakeDiscord]:
 
 
 @pytest.fixture
-def feedback(tmp_path: Path) -> Iterator[FeedbackStore]:
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+def feedback(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     yield store
     store.close()
 
@@ -151,7 +149,7 @@ def settings_for(fake: FakeDiscord, tmp_path: Path, **overrides: Any) -> Setting
 
 @contextmanager
 def running_bot(
-    fake: FakeDiscord, service: Any, feedback: FeedbackStore, settings: Settings
+    fake: FakeDiscord, service: Any, feedback: Store, settings: Settings
 ) -> Iterator[BotThread]:
     bot = BotThread(settings, service, feedback, fake)
     bot.start()
@@ -165,9 +163,7 @@ def running_bot(
 
 
 @pytest.fixture
-def bot(
-    fake: FakeDiscord, service: Any, feedback: FeedbackStore, tmp_path: Path
-) -> Iterator[BotThread]:
+def bot(fake: FakeDiscord, service: Any, feedback: Store, tmp_path: Path) -> Iterator[BotThread]:
     with running_bot(fake, service, feedback, settings_for(fake, tmp_path)) as running:
         yield running
 
@@ -477,7 +473,7 @@ sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
 from bot.config import Settings
 from bot.adapters.discord_bot import run
-from bot.feedback import FeedbackStore
+from bot.storage import open_store
 from bot.service import QuoteService
 from index.documents import load_corpus
 from index.search import Searcher
@@ -486,7 +482,7 @@ from index.store import build_index
 index = build_index(load_corpus(Path("corpus")), FakeEmbedder())
 service = QuoteService(index, Searcher(index, FakeEmbedder()))
 settings = Settings(discord_token={token!r}, discord_api_base={api!r})
-run(settings, service, FeedbackStore(Path({db!r})))
+run(settings, service, open_store(None, sqlite_path=Path({db!r})))
 print("clean exit")
 """
 

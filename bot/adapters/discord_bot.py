@@ -33,7 +33,7 @@ from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import DOWN, UP, FeedbackStore
+from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:
     from bot.service import QuoteService
@@ -48,11 +48,11 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 AUTH_FAILED_CODES = (4004,)
 
 
-def run(settings: Settings, service: QuoteService, feedback: FeedbackStore) -> None:
+def run(settings: Settings, service: QuoteService, store: Store) -> None:
     """Serve Discord until interrupted (Ctrl-C or SIGTERM)."""
     require_token(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, service, feedback))
+        asyncio.run(serve(settings, service, store))
     log.info("Discord bot stopped.")
 
 
@@ -65,7 +65,7 @@ def require_token(settings: Settings) -> str:
 async def serve(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -74,7 +74,7 @@ async def serve(
     if stop is None:
         stop = asyncio.Event()
     _stop_on_sigterm(stop)
-    client = QuoteClient(settings, service, feedback)
+    client = QuoteClient(settings, service, store)
     with discord_endpoints(settings.discord_api_base):
         async with client:
             await _login(client, token, settings.discord_api_base)
@@ -153,7 +153,7 @@ class QuoteTree(app_commands.CommandTree["QuoteClient"]):
 class QuoteClient(discord.Client):
     """The bot: slash commands and button handlers around one ``QuoteService``."""
 
-    def __init__(self, settings: Settings, service: QuoteService, feedback: FeedbackStore) -> None:
+    def __init__(self, settings: Settings, service: QuoteService, store: Store) -> None:
         # This bot has no voice; spare every start the warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -164,8 +164,8 @@ class QuoteClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.settings = settings
         self.service = service
-        self.feedback = feedback
-        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.store = store
+        self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
         self.tree = QuoteTree(self)
         _add_commands(self.tree)
         self._busy: set[asyncio.Task[Any]] = set()
@@ -209,9 +209,19 @@ class QuoteClient(discord.Client):
         finally:
             self._busy -= busy
 
+    async def first_sight(self, interaction: discord.Interaction) -> bool:
+        """True unless another process (or shard) already took this interaction."""
+        key = f"discord:interaction:{interaction.id}"
+        if await asyncio.to_thread(self.store.first_sight, key):
+            return True
+        log.info("Interaction %s was already handled; ignoring it.", interaction.id)
+        return False
+
     async def ask(self, interaction: discord.Interaction, question: str, private: bool) -> None:
         async with self.handling(interaction):
-            wait = self.cooldown.retry_after(interaction.user.id)
+            if not await self.first_sight(interaction):
+                return
+            wait = await asyncio.to_thread(self.cooldown.retry_after, interaction.user.id)
             if wait > 0:
                 text = messages.COOLDOWN.format(seconds=math.ceil(wait))
                 await interaction.response.send_message(
@@ -221,7 +231,7 @@ class QuoteClient(discord.Client):
             await interaction.response.defer(ephemeral=private, thinking=True)
             started = time.perf_counter()
             answer = await asyncio.to_thread(self.service.ask, question)
-            await asyncio.to_thread(self.feedback.remember, answer, PLATFORM)
+            await asyncio.to_thread(self.store.remember, answer, PLATFORM)
             await interaction.edit_original_response(
                 embed=views.answer_embed(answer),
                 view=answer_view(answer),
@@ -249,8 +259,10 @@ class QuoteClient(discord.Client):
 
     async def vote(self, interaction: discord.Interaction, vote: str, answer_id: str) -> None:
         async with self.handling(interaction):
+            if not await self.first_sight(interaction):
+                return
             stored = await asyncio.to_thread(
-                self.feedback.vote, answer_id, PLATFORM, str(interaction.user.id), vote
+                self.store.vote, answer_id, PLATFORM, str(interaction.user.id), vote
             )
             text = messages.FEEDBACK_THANKS if stored else messages.FEEDBACK_UNKNOWN
             await interaction.response.send_message(

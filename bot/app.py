@@ -6,13 +6,16 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.service import QuoteService
 from index import store
 from index.documents import find_files, load_corpus
 from index.store import CorpusIndex
+
+if TYPE_CHECKING:
+    from bot.metrics import Health, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +145,23 @@ def build_service(
     index = open_index(settings, progress=progress, notice=notice)
     searcher = Searcher(index, query_embedder(index, settings))
     return QuoteService(index, searcher, max_question_chars=settings.max_question_chars)
+
+
+def build_ops(service: QuoteService, database: Any = None) -> tuple[Metrics, Health]:
+    """The process's metrics (its own registry) and its health check.
+
+    ``database`` is the state store, if one is configured: anything with a
+    ``ping()`` that raises when the database is unreachable and a ``backend`` name.
+    """
+    from bot.metrics import Health, Metrics
+
+    metrics = Metrics()
+    health = Health(
+        lambda: service.index,
+        database=database.ping if database is not None else None,
+        backend=str(getattr(database, "backend", "")),
+    )
+    return metrics, health
 
 
 def quiet_libraries() -> None:

@@ -89,3 +89,9 @@ SLACK_HELP = (
     "marked as such."
 )
 UNKNOWN_COMMAND = "Try /ask <question>, /sources or /help."
+
+# HTTP servers (Slack HTTP mode, --metrics-port)
+LISTEN_FAILED = (
+    "Cannot listen on {host}:{port} ({reason}); choose another {setting}, "
+    "or stop whatever holds that port."
+)

@@ -19,7 +19,8 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 REDACTED = "[redacted]"
 
@@ -96,6 +97,17 @@ class Redactor(logging.Filter):
             while len(self._dynamic) > _REMEMBERED:
                 self._dynamic.popitem(last=False)
 
+    def add_response_urls(self, body: Mapping[str, Any]) -> None:
+        """Redact the ``response_url``(s) of a Slack request body from now on.
+
+        A response_url lets whoever holds it post as the bot for 30 minutes.
+        """
+        urls = [body.get("response_url")]
+        urls += [u.get("response_url") for u in body.get("response_urls") or [] if _is_map(u)]
+        for url in urls:
+            if isinstance(url, str):
+                self.add(url)
+
     def redact(self, text: str) -> str:
         """``text`` with every secret this filter knows of replaced."""
         with self._lock:
@@ -124,6 +136,10 @@ class Redactor(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _is_map(value: object) -> bool:
+    return isinstance(value, Mapping)
 
 
 def _keyed(match: re.Match[str]) -> str:

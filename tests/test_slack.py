@@ -137,9 +137,11 @@ def slack(service: QuoteService, tmp_path: Path) -> Iterator[Running]:
 
 
 @contextmanager
-def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Iterator[Running]:
+def serve(
+    fake: FakeSlack, service: Any, tmp_path: Path, *, redactor: Any = None, **settings: Any
+) -> Iterator[Running]:
     feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
-    bot = SlackBot(settings_for(fake, **settings), service, feedback)
+    bot = SlackBot(settings_for(fake, **settings), service, feedback, redactor=redactor)
     server = bot.http_server("127.0.0.1", 0).start()
     stopped = False
 

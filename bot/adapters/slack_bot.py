@@ -176,12 +176,20 @@ class SlackBot:
 
     def _register(self) -> None:
         app = self.app
+        if self.redactor is not None:
+            app.use(self._hide_response_urls)
         app.command("/ask")(ack=self._ack_ask, lazy=[self._answer_command])
         app.command("/sources")(self._sources)
         app.event("app_mention")(ack=_ack, lazy=[self._answer_mention])
         app.action(ACTION_VOTE_UP)(ack=_ack, lazy=[self._vote])
         app.action(ACTION_VOTE_DOWN)(ack=_ack, lazy=[self._vote])
         app.action(ACTION_SHARE)(ack=_ack, lazy=[self._share])
+
+    def _hide_response_urls(self, body: dict[str, Any], next: Callable[[], None]) -> None:
+        # Socket Mode requests do not pass SlackGate; both reach this middleware.
+        if self.redactor is not None:
+            self.redactor.add_response_urls(body)
+        next()
 
     def socket_mode(self) -> SocketModeHandler:
         """Connect to Slack over Socket Mode (returns once connected; :meth:`close` ends it)."""

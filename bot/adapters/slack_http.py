@@ -142,18 +142,9 @@ class SlackGate:
             parsed = _form(text)
         else:
             raise Refused(400, "unsupported Content-Type")
-        self._remember_response_urls(parsed)
+        if self.redactor is not None:
+            self.redactor.add_response_urls(parsed)
         return body
-
-    def _remember_response_urls(self, parsed: dict[str, Any]) -> None:
-        # A response_url lets its holder post as the bot for 30 minutes: keep it out of logs.
-        if self.redactor is None:
-            return
-        urls = [parsed.get("response_url")]
-        urls += [u.get("response_url") for u in parsed.get("response_urls") or [] if _is_dict(u)]
-        for url in urls:
-            if isinstance(url, str):
-                self.redactor.add(url)
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
@@ -176,7 +167,3 @@ def _form(text: str) -> dict[str, Any]:
     if "command" not in fields and "ssl_check" not in fields:
         raise Refused(400, "form body is neither a command nor a payload")
     return fields
-
-
-def _is_dict(value: object) -> bool:
-    return isinstance(value, dict)

@@ -1,4 +1,4 @@
-"""The one place that builds everything: index, embedders, service, feedback store."""
+"""The one place that builds everything: index, embedders, service, state store."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from index.store import CorpusIndex
 
 if TYPE_CHECKING:
     from bot.metrics import Health, Metrics
+    from bot.storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -147,19 +148,38 @@ def build_service(
     return QuoteService(index, searcher, max_question_chars=settings.max_question_chars)
 
 
-def build_ops(service: QuoteService, database: Any = None) -> tuple[Metrics, Health]:
+def build_store(settings: Settings) -> Store:
+    """The shared state store: ``QUOTEBOT_DATABASE_URL``, else the SQLite file ``feedback_db``.
+
+    Opening it creates or migrates the schema and applies the retention policy.
+    """
+    from bot.storage import Policy, open_store
+
+    policy = Policy(
+        answer_ttl_seconds=settings.answer_ttl_hours * 3600,
+        retention_seconds=settings.retention_days * 86400,
+    )
+    return open_store(
+        settings.database_url,
+        sqlite_path=settings.feedback_db,
+        user_hash_key=settings.user_hash_key,
+        policy=policy,
+    )
+
+
+def build_ops(service: QuoteService, store: Store | None = None) -> tuple[Metrics, Health]:
     """The process's metrics (its own registry) and its health check.
 
-    ``database`` is the state store, if one is configured: anything with a
-    ``ping()`` that raises when the database is unreachable and a ``backend`` name.
+    The health check pings ``store`` (its ``ping()`` raises when the database is
+    unreachable) and reads the live index from ``service`` on every request.
     """
     from bot.metrics import Health, Metrics
 
     metrics = Metrics()
     health = Health(
         lambda: service.index,
-        database=database.ping if database is not None else None,
-        backend=str(getattr(database, "backend", "")),
+        database=store.ping if store is not None else None,
+        backend=store.backend if store is not None else "",
     )
     return metrics, health
 

@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         help="Discord: the shards this process runs, e.g. 0,1 (QUOTEBOT_DISCORD_SHARDS=0,1/4)",
     )
 
+    p = sub.add_parser("db", help="the state store (QUOTEBOT_DATABASE_URL)")
+    db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema (also done at start-up)")
+
     p = sub.add_parser("eval", help="evaluate on a SQuAD-format file")
     p.add_argument("file", type=Path)
     p.add_argument("--articles", default="24:48", help="article range A:B (default 24:48)")
@@ -264,8 +268,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.adapters import slack_bot
 
         slack_bot.check_settings(settings, http=http)
-    service = _service(settings)
     if not platforms:
+        service = _service(settings)
         print(
             "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
             "starting the terminal chat.",
@@ -275,65 +279,40 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         chat(service)
         return 0
-    from bot.app import build_ops
-    from bot.feedback import FeedbackStore
+    from bot.app import build_ops, build_store
+    from bot.http import ops_server
 
-    feedback = FeedbackStore(settings.feedback_db)
-    metrics, health = build_ops(service)
-    runners = []
-    for name in platforms:
-        if name == "discord":
-            runners.append(lambda: discord_bot.run(settings, service, feedback, metrics=metrics))
-        else:
-            runners.append(
-                lambda: slack_bot.run(
-                    settings,
-                    service,
-                    feedback,
-                    http=http,
-                    port=args.port,
-                    metrics=metrics,
-                    health=health,
-                    redactor=args.redactor,
+    # The store opens (and migrates) before the slow index load, so a wrong
+    # QUOTEBOT_DATABASE_URL is reported at once.
+    with build_store(settings) as store:
+        service = _service(settings)
+        metrics, health = build_ops(service, store)
+        runners = []
+        for name in platforms:
+            if name == "discord":
+                runners.append(lambda: discord_bot.run(settings, service, store, metrics=metrics))
+            else:
+                runners.append(
+                    lambda: slack_bot.run(
+                        settings,
+                        service,
+                        store,
+                        http=http,
+                        port=args.port,
+                        metrics=metrics,
+                        health=health,
+                        redactor=args.redactor,
+                    )
                 )
-            )
-    ops = _metrics_server(settings, metrics, health)
-    try:
-        if len(runners) == 1:
-            runners[0]()
-            return 0
-        return _run_together(runners)
-    finally:
-        if ops is not None:
-            ops.shutdown(grace=1.0)
-
-
-def _metrics_server(settings: Settings, metrics: Any, health: Any) -> Any:
-    """``/metrics`` and ``/healthz`` on ``--metrics-port``, when one is given."""
-    if settings.metrics_port is None:
-        return None
-    from bot.http import HttpServer
-    from bot.metrics import ops_app
-
-    try:
-        server = HttpServer(
-            ops_app(metrics, health),
-            settings.host,
-            settings.metrics_port,
-            threads=2,
-            timeout=settings.http_timeout,
-        )
-    except OSError as exc:
-        raise QuotebotError(
-            messages.LISTEN_FAILED.format(
-                host=settings.host,
-                port=settings.metrics_port,
-                reason=exc.strerror or exc,
-                setting="--metrics-port (QUOTEBOT_METRICS_PORT) or QUOTEBOT_HOST",
-            )
-        ) from None
-    logger.info("Metrics and health on http://%s:%d/metrics", settings.host, server.port)
-    return server.start()
+        ops = ops_server(settings, metrics, health)
+        try:
+            if len(runners) == 1:
+                runners[0]()
+                return 0
+            return _run_together(runners)
+        finally:
+            if ops is not None:
+                ops.shutdown(grace=1.0)
 
 
 def _run_together(runners: list[Any]) -> int:
@@ -356,6 +335,20 @@ def _run_together(runners: list[Any]) -> int:
     done.wait()
     if errors:
         raise errors[0]
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_store
+
+    # Opening the store applies the migrations it lacks; the version it had says what changed.
+    with build_store(settings) as store:
+        before, after = store.upgraded_from, store.schema_version()
+        where = dict(backend=store.backend, where=store.where)
+    if before == after:
+        print(messages.DB_VERSION.format(version=after, **where))
+    else:
+        print(messages.DB_UPGRADED.format(before=before, after=after, **where))
     return 0
 
 

@@ -28,6 +28,11 @@ class Settings:
     log_level: str = "INFO"
     cooldown_rate: int = 5  # questions a user may ask ...
     cooldown_seconds: float = 60.0  # ... per this many seconds
+    # Shared state: empty means the SQLite file feedback_db; may hold a password.
+    database_url: str = field(default="", repr=False)
+    user_hash_key: str = field(default="", repr=False)  # empty: a 0600 file beside the database
+    answer_ttl_hours: float = 24.0  # unrated answers (question, quotes) are kept this long
+    retention_days: float = 90.0  # every stored row is deleted at this age; 0 keeps them
     discord_token: str = field(default="", repr=False)
     discord_guild_id: int | None = None
     discord_api_base: str = DISCORD_API_BASE
@@ -70,6 +75,8 @@ class Settings:
             "index_kind": "QUOTEBOT_INDEX_KIND",
             "feedback_db": "QUOTEBOT_FEEDBACK_DB",
             "log_level": "QUOTEBOT_LOG_LEVEL",
+            "database_url": "QUOTEBOT_DATABASE_URL",
+            "user_hash_key": "QUOTEBOT_USER_HASH_KEY",
             "discord_token": "DISCORD_TOKEN",
             "discord_api_base": "DISCORD_API_BASE",
             "slack_bot_token": "SLACK_BOT_TOKEN",
@@ -89,6 +96,8 @@ class Settings:
             "http_threads": ("QUOTEBOT_HTTP_THREADS", int),
             "http_timeout": ("QUOTEBOT_HTTP_TIMEOUT", float),
             "metrics_port": ("QUOTEBOT_METRICS_PORT", int),
+            "answer_ttl_hours": ("QUOTEBOT_ANSWER_TTL_HOURS", float),
+            "retention_days": ("QUOTEBOT_RETENTION_DAYS", float),
         }
         for attr, (var, kind) in number_vars.items():
             if get(var):
@@ -149,6 +158,14 @@ class Settings:
             self.slack_app_token,
         )
         return tuple(v for v in values if v)
+        if not self.answer_ttl_hours > 0:
+            raise ConfigError("QUOTEBOT_ANSWER_TTL_HOURS must be more than 0.")
+        if not self.retention_days >= 0:
+            raise ConfigError("QUOTEBOT_RETENTION_DAYS must be 0 (keep) or more.")
+        if self.retention_days and self.retention_days * 24 < self.answer_ttl_hours:
+            raise ConfigError(
+                "QUOTEBOT_RETENTION_DAYS must not be shorter than QUOTEBOT_ANSWER_TTL_HOURS."
+            )
 
     @property
     def discord_configured(self) -> bool:

@@ -27,12 +27,43 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import ErrorTask
 
-from bot.metrics import WSGIApp
+from bot import messages
+from bot.config import Settings
+from bot.errors import QuotebotError
+from bot.metrics import Health, Metrics, WSGIApp, ops_app
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few kB; anything near 1 MB is not Slack
 SHUTDOWN_GRACE_SECONDS = 10.0  # requests in progress get this long to finish on stop
+
+
+def ops_server(settings: Settings, metrics: Metrics, health: Health) -> HttpServer | None:
+    """``/metrics`` and ``/healthz`` on ``settings.metrics_port``, started; None when unset.
+
+    Socket Mode and Discord have no HTTP port of their own; this is theirs.
+    """
+    if settings.metrics_port is None:
+        return None
+    try:
+        server = HttpServer(
+            ops_app(metrics, health),
+            settings.host,
+            settings.metrics_port,
+            threads=2,
+            timeout=settings.http_timeout,
+        )
+    except OSError as exc:
+        raise QuotebotError(
+            messages.LISTEN_FAILED.format(
+                host=settings.host,
+                port=settings.metrics_port,
+                reason=exc.strerror or exc,
+                setting="--metrics-port (QUOTEBOT_METRICS_PORT) or --host (QUOTEBOT_HOST)",
+            )
+        ) from None
+    log.info("Metrics and health on http://%s:%d/metrics", settings.host, server.port)
+    return server.start()
 
 
 class HttpServer:

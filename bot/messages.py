@@ -95,3 +95,23 @@ LISTEN_FAILED = (
     "Cannot listen on {host}:{port} ({reason}); choose another {setting}, "
     "or stop whatever holds that port."
 )
+
+# State store
+DATABASE_URL_INVALID = (
+    "QUOTEBOT_DATABASE_URL must be sqlite:///path or postgresql://user@host:port/db, got {url!r}."
+)
+DATABASE_UNREACHABLE = (
+    "Cannot reach the database at {url}; check that it is running and QUOTEBOT_DATABASE_URL."
+)
+DATABASE_BUSY = "The database is busy or unreachable right now; please try again in a moment."
+DATABASE_FILE_UNUSABLE = "Cannot open the SQLite database {path}: {reason}."
+USER_HASH_KEY_UNREADABLE = (
+    "Cannot read the user-id hash key in {path}; fix or delete the file, "
+    "or set QUOTEBOT_USER_HASH_KEY."
+)
+DATABASE_TOO_NEW = (
+    "The database schema is at version {version}, newer than this quotebot knows ({known}); "
+    "upgrade quotebot."
+)
+DB_VERSION = "Database schema at version {version} ({backend}: {where})."
+DB_UPGRADED = "Database schema upgraded from version {before} to {after} ({backend}: {where})."

@@ -1,4 +1,4 @@
-"""Settings from the environment, .env and flags; feedback store; shared rendering."""
+"""Settings from the environment, .env and flags; shared rendering."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
 
 
 def test_environment_then_flags(tmp_path: Path):
@@ -55,35 +53,6 @@ def test_secrets_never_appear_in_repr():
 def test_malformed_values_name_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env(env)
-
-
-def _answer() -> Answer:
-    quote = Quote("Some text.", "a.md", "A", 1, 0, 10, 1.0)
-    return Answer("Why?", (quote,), False, 0.9)
-
-
-def test_one_vote_per_user_per_answer_and_it_can_change(tmp_path: Path):
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    answer = _answer()
-    store.remember(answer, "discord")
-    assert store.vote(answer.id, "discord", "user-1", "up")
-    assert store.vote(answer.id, "discord", "user-1", "down")
-    assert store.vote(answer.id, "discord", "user-2", "up")
-    votes = store.votes()
-    assert sorted(v.vote for v in votes) == ["down", "up"]
-    assert all(v.question == "Why?" and v.quote_ids == ("a.md:0-10",) for v in votes)
-    assert all("user-1" not in v.user_hash for v in votes)
-
-
-def test_votes_survive_a_restart_and_unknown_answers_are_refused(tmp_path: Path):
-    path = tmp_path / "feedback.sqlite3"
-    answer = _answer()
-    first = FeedbackStore(path)
-    first.remember(answer, "slack")
-    first.close()
-    again = FeedbackStore(path)
-    assert again.vote(answer.id, "slack", "U1", "up")
-    assert not again.vote("no-such-answer", "slack", "U1", "up")
 
 
 def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():

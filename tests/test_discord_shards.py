@@ -22,15 +22,15 @@ from test_discord_e2e import (
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
+from bot.storage import Store, open_store
 
 # Two guilds whose ids put them on different shards of two: (id >> 22) % 2.
 GUILD_ON_SHARD = {0: 2_000_000_000 << 22, 1: 2_000_000_001 << 22}
 
 
 @pytest.fixture
-def feedback(tmp_path: Path) -> Iterator[FeedbackStore]:
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+def feedback(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     yield store
     store.close()
 
@@ -46,7 +46,7 @@ def command_syncs(fake: FakeDiscord) -> list[Any]:
 
 
 def test_two_processes_with_one_shard_each_answer_only_their_guilds(
-    fake: FakeDiscord, service: Any, feedback: FeedbackStore, tmp_path: Path
+    fake: FakeDiscord, service: Any, feedback: Store, tmp_path: Path
 ) -> None:
     assert {(g >> 22) % 2 for g in GUILD_ON_SHARD.values()} == {0, 1}
     with ExitStack() as stack:
@@ -78,7 +78,7 @@ def test_two_processes_with_one_shard_each_answer_only_their_guilds(
 
 
 def test_one_process_can_run_every_shard(
-    fake: FakeDiscord, service: Any, feedback: FeedbackStore, tmp_path: Path
+    fake: FakeDiscord, service: Any, feedback: Store, tmp_path: Path
 ) -> None:
     settings = settings_for(fake, tmp_path, discord_shard_count=1)
     with running_bot(fake, service, feedback, settings):

@@ -31,9 +31,9 @@ from test_slack import QUESTION, serve
 
 from bot.adapters.slack_blocks import ACTION_VOTE_UP
 from bot.adapters.slack_bot import SlackBot
-from bot.feedback import FeedbackStore
 from bot.logfilter import REDACTED, Redactor, install, uninstall
 from bot.service import QuoteService
+from bot.storage import open_store
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def redactor(caplog: pytest.LogCaptureFixture) -> Iterator[Redactor]:
 def test_discord_tokens_never_reach_the_log(
     redactor: Redactor, caplog: pytest.LogCaptureFixture, service: QuoteService, tmp_path: Path
 ) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeDiscord(heartbeat_interval_ms=100) as fake:
         with running_bot(fake, service, feedback, settings_for(fake, tmp_path)):
             asked = fake.run_command("ask", {"question": QUESTION})
@@ -91,7 +91,7 @@ def test_socket_mode_app_token_and_response_urls_never_reach_the_log(
 ) -> None:
     from test_slack_socket import settings_for as socket_settings
 
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack() as fake:
         bot = SlackBot(socket_settings(fake), service, feedback, redactor=redactor)
         try:

@@ -51,9 +51,9 @@ from bot.adapters.slack_bot import SlackBot, run
 from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import FeedbackStore
 from bot.render import shown_quotes
 from bot.service import QuoteService
+from bot.storage import Store, open_store
 
 QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"
@@ -82,7 +82,7 @@ class Reply:
 class Running:
     fake: FakeSlack
     bot: SlackBot
-    feedback: FeedbackStore
+    feedback: Store
     url: str
     stop: Any  # stops the server and waits for every answer in flight
 
@@ -138,9 +138,15 @@ def slack(service: QuoteService, tmp_path: Path) -> Iterator[Running]:
 
 @contextmanager
 def serve(
-    fake: FakeSlack, service: Any, tmp_path: Path, *, redactor: Any = None, **settings: Any
+    fake: FakeSlack,
+    service: Any,
+    tmp_path: Path,
+    *,
+    redactor: Any = None,
+    store: Any = None,
+    **settings: Any,
 ) -> Iterator[Running]:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = store or open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     bot = SlackBot(settings_for(fake, **settings), service, feedback, redactor=redactor)
     server = bot.http_server("127.0.0.1", 0).start()
     stopped = False
@@ -157,7 +163,8 @@ def serve(
         yield Running(fake, bot, feedback, url, stop)
     finally:
         stop()
-        feedback.close()
+        if store is None:
+            feedback.close()
 
 
 def answer_of(sent: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -467,7 +474,7 @@ def test_an_expired_response_url_is_logged(
 
 
 def test_run_names_the_missing_variables(service: QuoteService, tmp_path: Path) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     empty = Settings()
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN not set"):
         run(empty, service, feedback)
@@ -485,7 +492,7 @@ def test_run_names_the_missing_variables(service: QuoteService, tmp_path: Path) 
 def test_a_rejected_token_stops_start_up_with_one_clear_line(
     service: QuoteService, tmp_path: Path
 ) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack(bot_token="xoxb-the-real-one") as fake:
         settings = settings_for(fake, slack_app_token=APP_TOKEN)
         with pytest.raises(ConfigError) as rejected:
@@ -501,7 +508,7 @@ def test_a_rejected_token_stops_start_up_with_one_clear_line(
 def test_an_unreachable_api_stops_start_up_with_one_clear_line(
     service: QuoteService, tmp_path: Path
 ) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack() as fake:
         closed_url = fake.api_url  # nothing listens there once the fake has stopped
     settings = replace(

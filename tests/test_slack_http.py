@@ -184,7 +184,7 @@ def test_healthz_reports_the_index_on_the_slack_port(slack: Running) -> None:
     report = json.loads(body)
     assert report["status"] == "ok"
     assert report["index"]["sentences"] == len(slack.bot.service.index)
-    assert "database" not in report  # none configured
+    assert report["database"] == {"backend": "sqlite", "reachable": True}
 
 
 def test_metrics_count_questions_by_outcome_and_retries(
@@ -246,7 +246,7 @@ from fakes import FakeEmbedder
 from bot.cli import _configure_logging
 from bot.config import Settings
 from bot.adapters.slack_bot import run
-from bot.feedback import FeedbackStore
+from bot.storage import Store, open_store
 from bot.service import QuoteService
 from index.documents import load_corpus
 from index.search import Searcher
@@ -262,7 +262,7 @@ index = build_index(load_corpus(Path("corpus")), FakeEmbedder())
 service = Slow(index, Searcher(index, FakeEmbedder()))
 settings = Settings(slack_bot_token={token!r}, slack_signing_secret={secret!r},
                     slack_api_url={api!r})
-run(settings, service, FeedbackStore(Path({db!r})), http=True, port=0)
+run(settings, service, open_store(None, sqlite_path=Path({db!r})), http=True, port=0)
 print("clean exit")
 """
 

@@ -39,8 +39,8 @@ from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import DOWN, UP, FeedbackStore
 from bot.metrics import COOLDOWN, Metrics
+from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:
     from bot.service import QuoteService
@@ -58,14 +58,14 @@ AUTH_FAILED_CODES = (4004,)
 def run(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     metrics: Metrics | None = None,
 ) -> None:
     """Serve Discord until interrupted (Ctrl-C or SIGTERM)."""
     require_token(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, service, feedback, metrics=metrics))
+        asyncio.run(serve(settings, service, store, metrics=metrics))
     log.info("Discord bot stopped.")
 
 
@@ -78,7 +78,7 @@ def require_token(settings: Settings) -> str:
 async def serve(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     stop: asyncio.Event | None = None,
     metrics: Metrics | None = None,
@@ -88,7 +88,7 @@ async def serve(
     if stop is None:
         stop = asyncio.Event()
     _stop_on_sigterm(stop)
-    client = make_client(settings, service, feedback, metrics=metrics)
+    client = make_client(settings, service, store, metrics=metrics)
     with discord_endpoints(settings.discord_api_base):
         async with client:
             await _login(client, token, settings.discord_api_base)
@@ -167,18 +167,18 @@ class QuoteTree(app_commands.CommandTree["QuoteClient"]):
 def make_client(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     metrics: Metrics | None = None,
 ) -> QuoteClient:
     """A :class:`QuoteClient`, or a :class:`ShardedQuoteClient` when shards are configured."""
     if settings.discord_shard_count is None:
-        return QuoteClient(settings, service, feedback, metrics=metrics)
+        return QuoteClient(settings, service, store, metrics=metrics)
     ids = settings.discord_shard_ids
     return ShardedQuoteClient(
         settings,
         service,
-        feedback,
+        store,
         metrics=metrics,
         shard_count=settings.discord_shard_count,
         shard_ids=list(ids) if ids is not None else None,
@@ -192,7 +192,7 @@ class QuoteClient(discord.Client):
         self,
         settings: Settings,
         service: QuoteService,
-        feedback: FeedbackStore,
+        store: Store,
         *,
         metrics: Metrics | None = None,
         **options: Any,
@@ -207,9 +207,9 @@ class QuoteClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.settings = settings
         self.service = service
-        self.feedback = feedback
+        self.store = store
         self.metrics = metrics or Metrics()
-        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
         self.tree = QuoteTree(self)
         _add_commands(self.tree)
         self._busy: set[asyncio.Task[Any]] = set()
@@ -262,9 +262,20 @@ class QuoteClient(discord.Client):
         finally:
             self._busy -= busy
 
+    async def first_sight(self, interaction: discord.Interaction) -> bool:
+        """True unless another process (or shard) already took this interaction."""
+        key = f"discord:interaction:{interaction.id}"
+        if await asyncio.to_thread(self.store.first_sight, key):
+            return True
+        self.metrics.deduplicated.labels(PLATFORM).inc()
+        log.info("Interaction %s was already handled; ignoring it.", interaction.id)
+        return False
+
     async def ask(self, interaction: discord.Interaction, question: str, private: bool) -> None:
         async with self.handling(interaction):
-            wait = self.cooldown.retry_after(interaction.user.id)
+            if not await self.first_sight(interaction):
+                return
+            wait = await asyncio.to_thread(self.cooldown.retry_after, interaction.user.id)
             if wait > 0:
                 self.metrics.question(PLATFORM, COOLDOWN)
                 text = messages.COOLDOWN.format(seconds=math.ceil(wait))
@@ -277,7 +288,7 @@ class QuoteClient(discord.Client):
             with self.metrics.answering(PLATFORM) as answered:
                 answer = await asyncio.to_thread(self.service.ask, question)
                 answered(answer.abstained)
-            await asyncio.to_thread(self.feedback.remember, answer, PLATFORM)
+            await asyncio.to_thread(self.store.remember, answer, PLATFORM)
             await interaction.edit_original_response(
                 embed=views.answer_embed(answer),
                 view=answer_view(answer),
@@ -305,8 +316,10 @@ class QuoteClient(discord.Client):
 
     async def vote(self, interaction: discord.Interaction, vote: str, answer_id: str) -> None:
         async with self.handling(interaction):
+            if not await self.first_sight(interaction):
+                return
             stored = await asyncio.to_thread(
-                self.feedback.vote, answer_id, PLATFORM, str(interaction.user.id), vote
+                self.store.vote, answer_id, PLATFORM, str(interaction.user.id), vote
             )
             text = messages.FEEDBACK_THANKS if stored else messages.FEEDBACK_UNKNOWN
             await interaction.response.send_message(

@@ -27,8 +27,7 @@ import logging
 import re
 import signal
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -55,11 +54,11 @@ from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import DOWN, UP, FeedbackStore
 from bot.http import HttpServer
 from bot.logfilter import Redactor
 from bot.metrics import COOLDOWN, Health, Metrics, ops_app
 from bot.render import sources_text
+from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:
     from bot.service import QuoteService
@@ -69,31 +68,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 WORKERS = 8  # threads answering questions; acks never wait for them
-RECENT = 2048  # event ids and answers remembered for de-duplication and sharing
 API_TIMEOUT = 15  # seconds for one Web API call
-
-
-class Recent:
-    """A bounded, thread-safe map that forgets its oldest entries first."""
-
-    def __init__(self, size: int = RECENT) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, key: Hashable, value: Any = True) -> bool:
-        """Store ``key``; False when it was already there (then nothing changes)."""
-        with self._lock:
-            if key in self._items:
-                return False
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-            return True
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            return self._items.get(key)
 
 
 def check_settings(settings: Settings, *, http: bool) -> None:
@@ -134,13 +109,16 @@ class SlackBot:
 
     Building it checks the bot token with ``auth.test``. Call :meth:`close`
     when done; it stops the Socket Mode connection and the worker threads.
+
+    Everything another replica needs (seen event ids, answers behind the
+    buttons, votes, cooldown windows) is kept in ``store``, never in this process.
     """
 
     def __init__(
         self,
         settings: Settings,
         service: QuoteService,
-        feedback: FeedbackStore,
+        store: Store,
         *,
         workers: int = WORKERS,
         metrics: Metrics | None = None,
@@ -148,18 +126,16 @@ class SlackBot:
     ) -> None:
         self.settings = settings
         self.service = service
-        self.feedback = feedback
+        self.store = store
         self.metrics = metrics or Metrics()
         self.redactor = redactor
-        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
         self.client = WebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT
         )
         identity = check_token(self.client, settings.slack_api_url)
         self.bot_user_id = str(identity.get("user_id", ""))
         log.info("Slack: signed in as %s in %s", identity.get("user"), identity.get("team"))
-        self._events = Recent()
-        self._answers = Recent()
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="quotebot-slack")
         self._socket: SocketModeHandler | None = None
         self.app = App(
@@ -231,7 +207,9 @@ class SlackBot:
             redactor=self.redactor,
             metrics=self.metrics,
         )
-        health = health or Health(lambda: self.service.index)
+        health = health or Health(
+            lambda: self.service.index, database=self.store.ping, backend=self.store.backend
+        )
         return HttpServer(
             ops_app(self.metrics, health, fallback=gate),
             host,
@@ -287,8 +265,10 @@ class SlackBot:
     ) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # other bots and bot_message subtypes; bolt already drops our own
-        key = body.get("event_id") or (event.get("channel"), event.get("ts"))
-        if not self._events.add(key):
+        key = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
+        # Slack retries an event it thinks was missed, maybe to another replica;
+        # the first process to claim its id answers it.
+        if not self.store.first_sight(f"slack:event:{key}"):
             self.metrics.deduplicated.labels(PLATFORM).inc()
             log.info("Slack: event %s was already handled; ignoring the retry", key)
             return
@@ -340,7 +320,7 @@ class SlackBot:
 
         with replying(private):
             vote = UP if action.get("action_id") == ACTION_VOTE_UP else DOWN
-            known = self.feedback.vote(action.get("value", ""), PLATFORM, body["user"]["id"], vote)
+            known = self.store.vote(action.get("value", ""), PLATFORM, body["user"]["id"], vote)
             private(messages.FEEDBACK_THANKS if known else messages.FEEDBACK_UNKNOWN)
 
     def _share(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -348,7 +328,7 @@ class SlackBot:
             respond(text=notice(text), response_type="ephemeral", replace_original=False)
 
         with replying(private):
-            answer: Answer | None = self._answers.get(action.get("value", ""))
+            answer = self.store.answer(action.get("value", ""))
             if answer is None:
                 private(messages.SLACK_SHARE_UNKNOWN)
                 return
@@ -369,8 +349,7 @@ class SlackBot:
         with self.metrics.answering(PLATFORM) as answered:
             answer = self.service.ask(question)
             answered(answer.abstained)
-        self.feedback.remember(answer, PLATFORM)
-        self._answers.add(answer.id, answer)
+        self.store.remember(answer, PLATFORM)
         return answer
 
 
@@ -417,7 +396,7 @@ def _send_quietly(reply: Callable[[str], object], text: str) -> None:
 def run(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     http: bool = False,
     port: int = 3000,
@@ -431,7 +410,7 @@ def run(
     Ctrl-C or SIGTERM stops it gracefully: answers in progress are finished first.
     """
     check_settings(settings, http=http)
-    bot = SlackBot(settings, service, feedback, metrics=metrics, redactor=redactor)
+    bot = SlackBot(settings, service, store, metrics=metrics, redactor=redactor)
     stop = threading.Event()
     try:
         with stop_on_sigterm(stop), contextlib.suppress(KeyboardInterrupt):

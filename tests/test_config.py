@@ -35,6 +35,8 @@ def test_secrets_never_appear_in_repr():
             "SLACK_BOT_TOKEN": "xoxb-secret",
             "SLACK_SIGNING_SECRET": "sign-secret",
             "SLACK_APP_TOKEN": "xapp-secret",
+            "QUOTEBOT_DATABASE_URL": "postgresql://bot:db-secret@db.example:5432/quotebot",
+            "QUOTEBOT_USER_HASH_KEY": "key-secret",
         }
     )
     text = repr(settings) + str(settings)
@@ -48,11 +50,22 @@ def test_secrets_never_appear_in_repr():
         ({"QUOTEBOT_MAX_QUESTION_CHARS": "lots"}, "QUOTEBOT_MAX_QUESTION_CHARS"),
         ({"DISCORD_GUILD_ID": "my-guild"}, "DISCORD_GUILD_ID"),
         ({"QUOTEBOT_INDEX_KIND": "tree"}, "QUOTEBOT_INDEX_KIND"),
+        ({"QUOTEBOT_ANSWER_TTL_HOURS": "a day"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
+        ({"QUOTEBOT_ANSWER_TTL_HOURS": "0"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
+        ({"QUOTEBOT_RETENTION_DAYS": "-1"}, "QUOTEBOT_RETENTION_DAYS"),
+        ({"QUOTEBOT_RETENTION_DAYS": "1", "QUOTEBOT_ANSWER_TTL_HOURS": "48"}, "RETENTION"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env(env)
+
+
+def test_keeping_times_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {"QUOTEBOT_ANSWER_TTL_HOURS": "2.5", "QUOTEBOT_RETENTION_DAYS": "0"}, dotenv=False
+    )
+    assert (settings.answer_ttl_hours, settings.retention_days) == (2.5, 0)
 
 
 def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():

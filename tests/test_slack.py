@@ -29,14 +29,15 @@ from fake_slack import (
     SIGNING_SECRET,
     USER,
     FakeSlack,
+    Reply,
     button_click,
     button_value,
     loopback_only,  # noqa: F401  (an autouse fixture: every test talks to loopback only)
     mention_event,
+    signed_post,
     slash_command,
     texts,
 )
-from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
 from bot.adapters.slack_blocks import (
@@ -72,13 +73,6 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
 
 
 @dataclass
-class Reply:
-    status: int
-    body: str
-    seconds: float
-
-
-@dataclass
 class Running:
     fake: FakeSlack
     bot: SlackBot
@@ -86,36 +80,9 @@ class Running:
     url: str
     stop: Any  # stops the server and waits for every answer in flight
 
-    def post(
-        self,
-        body: str,
-        content_type: str,
-        *,
-        secret: str = SIGNING_SECRET,
-        timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        """POST ``body`` signed the way Slack signs requests."""
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        request = Request(
-            self.url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": signature,
-                **(headers or {}),
-            },
-        )
-        opener = build_opener(ProxyHandler({}))
-        start = time.monotonic()
-        try:
-            with opener.open(request, timeout=10) as response:
-                return Reply(response.status, response.read().decode(), time.monotonic() - start)
-        except HTTPError as error:
-            return Reply(error.code, error.read().decode(), time.monotonic() - start)
+    def post(self, body: str, content_type: str, **kwargs: Any) -> Reply:
+        """POST ``body`` signed the way Slack signs requests (see :func:`signed_post`)."""
+        return signed_post(self.url, body, content_type, **kwargs)
 
     def ask(self, text: str, target: str, **kwargs: Any) -> Reply:
         form = urlencode(slash_command(text, self.fake.response_url(target)))

@@ -266,12 +266,6 @@ class SlackBot:
         if event.get("bot_id") or event.get("subtype"):
             return  # other bots and bot_message subtypes; bolt already drops our own
         key = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-        # Slack retries an event it thinks was missed, maybe to another replica;
-        # the first process to claim its id answers it.
-        if not self.store.first_sight(f"slack:event:{key}"):
-            self.metrics.deduplicated.labels(PLATFORM).inc()
-            log.info("Slack: event %s was already handled; ignoring the retry", key)
-            return
         channel, user = event["channel"], event.get("user", "")
         thread_ts = event.get("thread_ts") or event["ts"]
 
@@ -282,6 +276,12 @@ class SlackBot:
 
         question = unescape(self._without_own_mention(event.get("text", ""))).strip()
         with replying(private):
+            # Slack retries an event it thinks was missed, maybe to another replica;
+            # the first process to claim its id answers it.
+            if not self.store.first_sight(f"slack:event:{key}"):
+                self.metrics.deduplicated.labels(PLATFORM).inc()
+                log.info("Slack: event %s was already handled; ignoring the retry", key)
+                return
             if _wants_help(question):
                 private(messages.SLACK_HELP)
                 return

@@ -23,11 +23,13 @@ hashes whose key never lives in the database (see :mod:`bot.storage.keys`).
 from __future__ import annotations
 
 import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot import messages
 from bot.answers import Answer, Quote
@@ -46,6 +48,8 @@ __all__ = [
     "open_store",
     "redact",
 ]
+
+log = logging.getLogger(__name__)
 
 UP = "up"
 DOWN = "down"
@@ -200,18 +204,25 @@ def open_store(
         return SQLiteStore(path, key=key, policy=policy, clock=clock)
     from bot.storage.postgres import PostgresStore
 
-    key = key or load_or_create_key(key_file)
+    if not key:
+        log.warning(
+            "QUOTEBOT_USER_HASH_KEY is not set; using the key in %s. Replicas on other "
+            "machines must use the same key, or they count votes and cooldowns apart.",
+            key_file,
+        )
+        key = load_or_create_key(key_file)
     return PostgresStore(url, key=key, policy=policy, clock=clock, pool_size=pool_size)
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    credentials, _, host = rest.partition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}@{host}" if ":" in credentials else url
+    """``url`` without its password (in the user part or the query), for messages and logs."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        netloc = f"{credentials.split(':', 1)[0]}@{host}"
+    query = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
 
 
 def encode_answer(answer: Answer) -> str:

@@ -57,6 +57,13 @@ class PostgresStore(SQLStore):
     ) -> None:
         super().__init__(key=key, policy=policy or Policy(), clock=clock)
         self.where = redact(url)
+        try:
+            # One direct attempt first: a wrong address fails at once, in one line,
+            # rather than after the pool's retries.
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+        except psycopg.OperationalError as exc:
+            log.debug("Connecting to %s failed: %s", self.where, exc)
+            raise StorageError(messages.DATABASE_UNREACHABLE.format(url=self.where)) from None
         self._pool = ConnectionPool(
             url,
             min_size=1,

@@ -128,7 +128,14 @@ class Settings:
             raise ConfigError(
                 "QUOTEBOT_COOLDOWN_RATE must be >= 1 and QUOTEBOT_COOLDOWN_SECONDS >= 0."
             )
-
+        if not self.answer_ttl_hours > 0:
+            raise ConfigError("QUOTEBOT_ANSWER_TTL_HOURS must be more than 0.")
+        if not self.retention_days >= 0:
+            raise ConfigError("QUOTEBOT_RETENTION_DAYS must be 0 (keep) or more.")
+        if self.retention_days and self.retention_days * 24 < self.answer_ttl_hours:
+            raise ConfigError(
+                "QUOTEBOT_RETENTION_DAYS must not be shorter than QUOTEBOT_ANSWER_TTL_HOURS."
+            )
         if self.http_threads < 1 or self.http_timeout <= 0:
             raise ConfigError("QUOTEBOT_HTTP_THREADS must be >= 1 and QUOTEBOT_HTTP_TIMEOUT > 0.")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
@@ -158,14 +165,6 @@ class Settings:
             self.slack_app_token,
         )
         return tuple(v for v in values if v)
-        if not self.answer_ttl_hours > 0:
-            raise ConfigError("QUOTEBOT_ANSWER_TTL_HOURS must be more than 0.")
-        if not self.retention_days >= 0:
-            raise ConfigError("QUOTEBOT_RETENTION_DAYS must be 0 (keep) or more.")
-        if self.retention_days and self.retention_days * 24 < self.answer_ttl_hours:
-            raise ConfigError(
-                "QUOTEBOT_RETENTION_DAYS must not be shorter than QUOTEBOT_ANSWER_TTL_HOURS."
-            )
 
     @property
     def discord_configured(self) -> bool:

@@ -323,3 +323,21 @@ def _listening_port(child: subprocess.Popen[str]) -> int:
 def slack(service: QuoteService, tmp_path: Path):  # type: ignore[no-untyped-def]
     with FakeSlack() as fake, serve(fake, service, tmp_path) as running:
         yield running
+
+
+def test_bad_headers_get_400_and_one_log_line(
+    slack: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = port_of(slack)
+    with caplog.at_level(logging.DEBUG):
+        for head in (
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n",
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n",
+        ):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(head)
+                assert conn.recv(4096).split(b" ")[1] == b"400"
+
+    refusals = [r for r in caplog.records if "refused 400" in r.getMessage()]
+    assert len(refusals) == 2
+    assert "Bad Header Line" not in caplog.text and "Traceback" not in caplog.text

@@ -154,7 +154,7 @@ def test_an_idle_connection_is_closed_after_the_timeout(
         # ... and still serves others.
         assert running.ask(QUESTION, "after").status == 200
 
-    assert 0.9 <= waited < 5
+    assert 0.9 <= waited < 10
 
 
 # -- health and metrics -------------------------------------------------------------------
@@ -225,10 +225,8 @@ def test_stopping_finishes_answers_in_flight(service: QuoteService, tmp_path: Pa
         assert running.ask(QUESTION, "in-flight").status == 200
         stopper = threading.Thread(target=running.stop)
         stopper.start()
-        time.sleep(0.5)
         # No longer accepting new requests ...
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", port_of(running)), timeout=2).close()
+        assert refuses_connections(port_of(running), within=10)
         # ... but the answer being computed is still delivered.
         gated.gate.set()
         stopper.join(15)
@@ -236,6 +234,17 @@ def test_stopping_finishes_answers_in_flight(service: QuoteService, tmp_path: Pa
         (sent,) = fake.calls("response_url", target="in-flight")
 
     assert VOTE_SENTENCE in "\n".join(texts(sent.data["blocks"]))
+
+
+def refuses_connections(port: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 CHILD = """

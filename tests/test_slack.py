@@ -401,6 +401,41 @@ def test_a_user_asking_too_fast_is_told_to_wait(service: QuoteService, tmp_path:
     assert second.data["text"].startswith(messages.COOLDOWN.split("{")[0])
 
 
+# -- state shared between processes -------------------------------------------------------
+# Two bots on one store stand for two replicas: nothing either needs is in its own memory.
+
+
+def test_two_bots_on_one_store_answer_a_retried_event_once_and_share_each_others_answers(
+    service: QuoteService, tmp_path: Path
+) -> None:
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvTWO")
+    with FakeSlack() as fake, serve(fake, service, tmp_path) as a:
+        with serve(fake, service, tmp_path) as b:
+            assert a.event(event).status == 200
+            assert b.event(event, headers=retry).status == 200
+            a.ask(QUESTION, "ask")
+            (sent,) = fake.wait_calls("response_url", target="ask")
+            b.click(ACTION_SHARE, button_value(sent.data["blocks"], ACTION_SHARE), "share")
+            public, _ = fake.wait_calls("response_url", count=2, target="share")
+            b.stop()
+        a.stop()
+    assert len(fake.calls("chat.postMessage")) == 1
+    assert public.data["response_type"] == "in_channel"
+
+
+def test_a_cooldown_counts_questions_asked_of_either_bot(
+    service: QuoteService, tmp_path: Path
+) -> None:
+    with FakeSlack() as fake, serve(fake, service, tmp_path, cooldown_rate=1) as a:
+        with serve(fake, service, tmp_path, cooldown_rate=1) as b:
+            a.ask(QUESTION, "first")
+            fake.wait_calls("response_url", target="first")
+            b.ask(QUESTION, "second")
+            (told,) = fake.wait_calls("response_url", target="second")
+    assert told.data["text"].startswith(messages.COOLDOWN.split("{")[0])
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 

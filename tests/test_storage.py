@@ -360,9 +360,10 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
 # -- URLs and the command line -----------------------------------------------------------
 
 
-def test_an_unknown_database_url_names_the_setting():
+@pytest.mark.parametrize("url", ["mysql://somewhere/db", "sqlite:///", "feedback.sqlite3"])
+def test_an_unknown_database_url_names_the_setting(url):
     with pytest.raises(ConfigError, match="QUOTEBOT_DATABASE_URL"):
-        open_store("mysql://somewhere/db")
+        open_store(url)
 
 
 def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path):
@@ -386,3 +387,17 @@ def test_quotebot_db_upgrade_creates_then_reports_the_schema(
     assert f"upgraded from version 0 to {SCHEMA_VERSION}" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
     assert f"at version {SCHEMA_VERSION}" in capsys.readouterr().out
+
+
+def test_quotebot_db_upgrade_with_an_unreachable_database_is_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("QUOTEBOT_DATABASE_URL", "postgresql://quotebot@127.0.0.1:9/quotebot")
+    monkeypatch.setenv("QUOTEBOT_USER_HASH_KEY", "a key")
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "quotebot: Cannot reach the database at postgresql://quotebot@127.0.0.1:9"
+    )
+    assert err.count("\n") == 1 and "Traceback" not in err

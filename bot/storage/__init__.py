@@ -187,7 +187,7 @@ def open_store(
     policy = policy or Policy()
     if not url:
         path = Path(sqlite_path)
-    elif url.startswith("sqlite:///"):
+    elif url.startswith("sqlite:///") and url.removeprefix("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
     elif url.startswith(("postgresql://", "postgres://")):
         path = None

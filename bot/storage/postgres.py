@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5
 PING_TIMEOUT_SECONDS = 3.0
-# Any constant: the lock that lets one replica at a time migrate the schema.
+# Any constants: the locks that let one replica at a time migrate the schema or purge.
 MIGRATION_LOCK = 0x71756F7465
+PURGE_LOCK = MIGRATION_LOCK + 1
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,12 +90,15 @@ class PostgresStore(SQLStore):
         try:
             with self._pool.connection() as conn, conn.transaction():
                 yield _Tx(conn)
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            log.warning("PostgreSQL %s: %s", self.where, exc)
+        except (PoolTimeout, psycopg.Error) as exc:
+            log.warning("PostgreSQL %s: %s: %s", self.where, type(exc).__name__, exc)
             raise StorageError(messages.DATABASE_BUSY) from None
 
     def _lock_schema(self, tx: Any) -> None:
         tx.run("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def _may_purge(self, tx: Any) -> bool:
+        return bool(tx.run("SELECT pg_try_advisory_xact_lock(?)", (PURGE_LOCK,)).fetchone()[0])
 
     def _has_table(self, tx: Any, name: str) -> bool:
         row = tx.run("SELECT to_regclass(?)", (name,)).fetchone()

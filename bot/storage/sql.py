@@ -112,6 +112,10 @@ class SQLStore(Store):
     def _lock_schema(self, tx: Transaction) -> None:
         """Serialise migrations between processes (SQLite's write lock already does)."""
 
+    def _may_purge(self, tx: Transaction) -> bool:
+        """False when another process is purging right now (so this one need not)."""
+        return True
+
     def open(self) -> None:
         """Bring the schema up to date and drop what the policy no longer keeps."""
         self.upgraded_from, _ = self.upgrade()
@@ -271,6 +275,8 @@ class SQLStore(Store):
         now = self._clock()
         unrated = now - self.policy.answer_ttl_seconds
         with self._transaction() as tx:
+            if not self._may_purge(tx):
+                return Purged()
             events = tx.run("DELETE FROM seen_events WHERE expires <= ?", (now,)).rowcount
             cooldowns = tx.run("DELETE FROM cooldowns WHERE expires <= ?", (now,)).rowcount
             votes = answers = 0
@@ -295,6 +301,11 @@ class SQLStore(Store):
     def _maybe_purge(self) -> None:
         # Every process purges now and then, so no single one has to be special.
         now = time.monotonic()
-        if now >= self._next_purge:
-            self._next_purge = now + PURGE_EVERY_SECONDS
+        if now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY_SECONDS
+        try:
             self.purge()
+        except Exception:
+            # The answer being written matters more; the next purge catches up.
+            log.warning("Purging expired rows failed; trying again later.", exc_info=True)

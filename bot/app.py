@@ -15,6 +15,7 @@ from index.documents import find_files, load_corpus
 from index.store import CorpusIndex
 
 if TYPE_CHECKING:
+    from bot.metrics import Health, Metrics
     from bot.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,23 @@ def build_store(settings: Settings) -> Store:
         user_hash_key=settings.user_hash_key,
         policy=policy,
     )
+
+
+def build_ops(service: QuoteService, store: Store | None = None) -> tuple[Metrics, Health]:
+    """The process's metrics (its own registry) and its health check.
+
+    The health check pings ``store`` (its ``ping()`` raises when the database is
+    unreachable) and reads the live index from ``service`` on every request.
+    """
+    from bot.metrics import Health, Metrics
+
+    metrics = Metrics()
+    health = Health(
+        lambda: service.index,
+        database=store.ping if store is not None else None,
+        backend=store.backend if store is not None else "",
+    )
+    return metrics, health
 
 
 def quiet_libraries() -> None:

@@ -47,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("platform", nargs="?", choices=["discord", "slack"], help="only this one")
     p.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
     p.add_argument("--port", type=int, default=3000, help="Slack HTTP mode port (default 3000)")
+    p.add_argument("--host", help="listen address for HTTP mode and --metrics-port (QUOTEBOT_HOST)")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics and /healthz on this port (QUOTEBOT_METRICS_PORT)",
+    )
+    p.add_argument("--shard-count", type=int, help="Discord: total number of shards")
+    p.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        help="Discord: the shards this process runs, e.g. 0,1 (QUOTEBOT_DISCORD_SHARDS=0,1/4)",
+    )
 
     p = sub.add_parser("db", help="the state store (QUOTEBOT_DATABASE_URL)")
     db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -75,8 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             index_dir=args.index_dir,
             model=args.model,
             index_kind=getattr(args, "kind", None),
+            host=getattr(args, "host", None),
+            metrics_port=getattr(args, "metrics_port", None),
+            discord_shard_count=getattr(args, "shard_count", None),
+            discord_shard_ids=getattr(args, "shard_ids", None),
         )
         _configure_logging("DEBUG" if args.verbose else settings.log_level)
+        from bot.logfilter import Redactor, install
+
+        # Tokens, response_urls and interaction tokens never reach the log.
+        args.redactor = install(Redactor(settings.secrets))
         from bot.app import quiet_libraries
 
         quiet_libraries()
@@ -90,6 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _shard_ids(text: str) -> tuple[int, ...]:
+    from bot.config import parse_shard_ids
+
+    try:
+        return parse_shard_ids(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected shard numbers like 0,1, not {text!r}") from None
 
 
 def _configure_logging(level: str) -> None:
@@ -250,24 +279,40 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         chat(service)
         return 0
-    from bot.app import build_store
+    from bot.app import build_ops, build_store
+    from bot.http import ops_server
 
     # The store opens (and migrates) before the slow index load, so a wrong
     # QUOTEBOT_DATABASE_URL is reported at once.
     with build_store(settings) as store:
         service = _service(settings)
+        metrics, health = build_ops(service, store)
         runners = []
         for name in platforms:
             if name == "discord":
-                runners.append(lambda: discord_bot.run(settings, service, store))
+                runners.append(lambda: discord_bot.run(settings, service, store, metrics=metrics))
             else:
                 runners.append(
-                    lambda: slack_bot.run(settings, service, store, http=http, port=args.port)
+                    lambda: slack_bot.run(
+                        settings,
+                        service,
+                        store,
+                        http=http,
+                        port=args.port,
+                        metrics=metrics,
+                        health=health,
+                        redactor=args.redactor,
+                    )
                 )
-        if len(runners) == 1:
-            runners[0]()
-            return 0
-        return _run_together(runners)
+        ops = ops_server(settings, metrics, health)
+        try:
+            if len(runners) == 1:
+                runners[0]()
+                return 0
+            return _run_together(runners)
+        finally:
+            if ops is not None:
+                ops.shutdown(grace=1.0)
 
 
 def _run_together(runners: list[Any]) -> int:

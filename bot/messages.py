@@ -90,6 +90,12 @@ SLACK_HELP = (
 )
 UNKNOWN_COMMAND = "Try /ask <question>, /sources or /help."
 
+# HTTP servers (Slack HTTP mode, --metrics-port)
+LISTEN_FAILED = (
+    "Cannot listen on {host}:{port} ({reason}); choose another {setting}, "
+    "or stop whatever holds that port."
+)
+
 # State store
 DATABASE_URL_INVALID = (
     "QUOTEBOT_DATABASE_URL must be sqlite:///path or postgresql://user@host:port/db, got {url!r}."

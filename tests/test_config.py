@@ -73,3 +73,32 @@ def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():
     cut = render.truncate(text, 17)
     assert cut == "alpha beta gamma…" and len(cut) <= 17
     assert render.truncate(text, 100) == text
+
+
+def test_http_settings_come_from_the_environment_and_flags_win():
+    env = {
+        "QUOTEBOT_HOST": "0.0.0.0",
+        "QUOTEBOT_HTTP_THREADS": "4",
+        "QUOTEBOT_HTTP_TIMEOUT": "12.5",
+        "QUOTEBOT_METRICS_PORT": "9100",
+    }
+    settings = Settings.from_env(env, dotenv=False)
+    assert (settings.host, settings.http_threads, settings.http_timeout) == ("0.0.0.0", 4, 12.5)
+    assert settings.metrics_port == 9100
+    assert Settings.from_env(env, dotenv=False, host="127.0.0.1").host == "127.0.0.1"
+    assert Settings.from_env({}, dotenv=False).host == "127.0.0.1"  # loopback by default
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"QUOTEBOT_HTTP_THREADS": "0"}, "QUOTEBOT_HTTP_THREADS"),
+        ({"QUOTEBOT_HTTP_TIMEOUT": "soon"}, "QUOTEBOT_HTTP_TIMEOUT"),
+        ({"QUOTEBOT_METRICS_PORT": "70000"}, "QUOTEBOT_METRICS_PORT"),
+        ({"QUOTEBOT_METRICS_PORT": "metrics"}, "QUOTEBOT_METRICS_PORT"),
+    ],
+)
+def test_malformed_http_settings_name_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable) as error:
+        Settings.from_env(env, dotenv=False)
+    assert "\n" not in str(error.value)

@@ -31,6 +31,7 @@ from bot.adapters.discord_bot import run, serve
 from bot.answers import Answer
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
+from bot.metrics import Metrics
 from bot.storage import Store, open_store
 
 DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE = 5, 4
@@ -74,9 +75,17 @@ class FailingService:
 class BotThread(threading.Thread):
     """``bot.adapters.discord_bot.serve`` in its own thread and event loop; :meth:`stop` ends it."""
 
-    def __init__(self, settings: Settings, service: Any, feedback: Store, fake: FakeDiscord):
+    def __init__(
+        self,
+        settings: Settings,
+        service: Any,
+        feedback: Store,
+        fake: FakeDiscord,
+        metrics: Metrics | None = None,
+    ):
         super().__init__(name="discord-bot", daemon=True)
         self.settings, self.service, self.feedback, self.fake = settings, service, feedback, fake
+        self.metrics = metrics
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stop_event: asyncio.Event | None = None
         self.error: BaseException | None = None
@@ -85,7 +94,13 @@ class BotThread(threading.Thread):
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
             self.stop_event = asyncio.Event()
-            await serve(self.settings, self.service, self.feedback, stop=self.stop_event)
+            await serve(
+                self.settings,
+                self.service,
+                self.feedback,
+                stop=self.stop_event,
+                metrics=self.metrics,
+            )
 
         try:
             asyncio.run(main())
@@ -149,9 +164,14 @@ def settings_for(fake: FakeDiscord, tmp_path: Path, **overrides: Any) -> Setting
 
 @contextmanager
 def running_bot(
-    fake: FakeDiscord, service: Any, feedback: Store, settings: Settings
+    fake: FakeDiscord,
+    service: Any,
+    feedback: Store,
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
 ) -> Iterator[BotThread]:
-    bot = BotThread(settings, service, feedback, fake)
+    bot = BotThread(settings, service, feedback, fake, metrics)
     bot.start()
     try:
         fake.wait_for(lambda: bot.error is not None or fake.ready_sessions() > 0)

@@ -104,12 +104,18 @@ def slack(service: QuoteService, tmp_path: Path) -> Iterator[Running]:
 
 
 @contextmanager
-def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Iterator[Running]:
-    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
-    bot = SlackBot(settings_for(fake, **settings), service, feedback)
-    server = bot.http_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
+def serve(
+    fake: FakeSlack,
+    service: Any,
+    tmp_path: Path,
+    *,
+    redactor: Any = None,
+    store: Any = None,
+    **settings: Any,
+) -> Iterator[Running]:
+    feedback = store or open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
+    bot = SlackBot(settings_for(fake, **settings), service, feedback, redactor=redactor)
+    server = bot.http_server("127.0.0.1", 0).start()
     stopped = False
 
     def stop() -> None:
@@ -117,16 +123,15 @@ def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Ite
         if not stopped:
             stopped = True
             server.shutdown()
-            server.server_close()
-            thread.join(5)
             bot.close()
 
-    url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    url = f"http://127.0.0.1:{server.port}/slack/events"
     try:
         yield Running(fake, bot, feedback, url, stop)
     finally:
         stop()
-        feedback.close()
+        if store is None:
+            feedback.close()
 
 
 def answer_of(sent: Any) -> tuple[str, list[dict[str, Any]]]:

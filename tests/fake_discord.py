@@ -243,6 +243,17 @@ class FakeDiscord:
             data["guild_id"] = command["guild_id"]
         return self._dispatch_interaction(2, data, user_id, username)
 
+    def run_unregistered_command(
+        self, name: str, *, user_id: int = 4242, username: str = "asker"
+    ) -> Interaction:
+        """Dispatch ``/name`` though the bot never registered it.
+
+        Discord does this when a client still lists a command from an older
+        version of the bot (command lists are cached per client).
+        """
+        data = {"id": self._next_id(), "name": name, "type": 1, "options": []}
+        return self._dispatch_interaction(2, data, user_id, username)
+
     def click(
         self,
         message: dict[str, Any],

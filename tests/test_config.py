@@ -50,11 +50,23 @@ def test_secrets_never_appear_in_repr():
         ({"QUOTEBOT_MAX_QUESTION_CHARS": "lots"}, "QUOTEBOT_MAX_QUESTION_CHARS"),
         ({"DISCORD_GUILD_ID": "my-guild"}, "DISCORD_GUILD_ID"),
         ({"QUOTEBOT_INDEX_KIND": "tree"}, "QUOTEBOT_INDEX_KIND"),
+        ({"QUOTEBOT_MAX_FILE_MB": "big"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_MAX_FILE_MB": "0"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_MAX_FILE_MB": "inf"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_RELOAD_SECONDS": "-1"}, "QUOTEBOT_RELOAD_SECONDS"),
+        ({"QUOTEBOT_RELOAD_SECONDS": "nan"}, "QUOTEBOT_RELOAD_SECONDS"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env(env)
+
+
+def test_file_size_limit_and_reload_interval_come_from_the_environment():
+    settings = Settings.from_env({"QUOTEBOT_MAX_FILE_MB": "0.5", "QUOTEBOT_RELOAD_SECONDS": "0"})
+    assert settings.max_file_bytes == 512 * 1024
+    assert settings.reload_seconds == 0
+    assert Settings.from_env({}).max_file_bytes == 20 * 1024 * 1024
 
 
 def _answer() -> Answer:

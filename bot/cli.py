@@ -136,9 +136,9 @@ class _LogProgress:
         self.last: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
         if not self.verbose:
             return
+        now = time.monotonic()
         if stage not in self.last or done >= total or now - self.last[stage] >= self.INTERVAL:
             self.last[stage] = now
             logger.info("%s: %d of %d", stage, done, total)

@@ -159,10 +159,19 @@ def build_index(
     parts: list[np.ndarray | None] = []
     todo: list[str] = []
     hashes: dict[str, dict[str, Any]] = {}
-    for i, doc in enumerate(documents):
+    paragraphs = sum(len(doc.paragraphs) for doc in documents)
+    split_so_far = 0
+
+    def paragraph_done() -> None:
+        nonlocal split_so_far
+        split_so_far += 1
         if progress:
-            progress(SPLITTING, i, len(documents))
-        split = split_document(doc, i)
+            progress(SPLITTING, split_so_far, paragraphs)
+
+    if progress:
+        progress(SPLITTING, 0, paragraphs)
+    for i, doc in enumerate(documents):
+        split = split_document(doc, i, paragraph_done=paragraph_done)
         rows.extend((s.doc, s.paragraph, s.start, s.end) for s in split)
         h = content_hash(doc)
         hashes[doc.doc_id] = {
@@ -177,8 +186,6 @@ def build_index(
         else:
             parts.append(None)
             todo.extend(doc.text[s.start : s.end] for s in split)
-    if progress:
-        progress(SPLITTING, len(documents), len(documents))
 
     total = len(todo)
     done = 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from fakes import FakeEmbedder
 
+from bot.config import Settings
 from bot.service import QuoteService
 from index.documents import Document, load_corpus
 from index.search import Searcher
@@ -35,3 +37,11 @@ def seed_index(seed_documents: list[Document]) -> CorpusIndex:
 def service(seed_index: CorpusIndex) -> QuoteService:
     """A real QuoteService over the seed article, with the fake embedder (no torch)."""
     return QuoteService(seed_index, Searcher(seed_index, FakeEmbedder()))
+
+
+@pytest.fixture
+def fake_settings(tmp_path: Path) -> Settings:
+    """Settings for a copy of the seed corpus and an index of the fake embedder's, in tmp_path."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    return Settings(corpus=corpus, index_dir=tmp_path / "index", model=FakeEmbedder.name)

@@ -286,7 +286,7 @@ def test_verbose_index_logs_each_stage_when_not_on_a_terminal(built, tmp_path):
     assert result.returncode == 0, result.stderr
     for line in (
         "Reading documents: 1 of 1",
-        "Splitting sentences: 1 of 1",
+        "Splitting sentences: 13 of 13",
         "Embedding sentences: 0 of 0",
         "Writing the index: 8 of 8",
     ):

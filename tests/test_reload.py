@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from fakes import FakeEmbedder
+from fakes import fake_factory as fake
 
 from bot.app import build, build_service, live_service
 from bot.config import Settings
@@ -19,21 +19,12 @@ from bot.service import QuoteService
 from index import store
 from index.search import Searcher
 
-ROOT = Path(__file__).resolve().parent.parent
 PANDA = "What is the zoo's new panda named?"
 
 
-def fake(name: str) -> FakeEmbedder:
-    return FakeEmbedder()
-
-
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    settings = Settings(
-        corpus=corpus, index_dir=tmp_path / "index", model=FakeEmbedder.name, reload_seconds=0.2
-    )
+def settings(fake_settings: Settings) -> Settings:
+    settings = replace(fake_settings, reload_seconds=0.2)
     build(settings, embedder_factory=fake)
     return settings
 

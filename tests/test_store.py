@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import fake_factory as fake
 
 from bot.app import build, build_service
 from bot.cli import main
@@ -27,15 +26,9 @@ WORKER = [sys.executable, str(Path(__file__).resolve().parent / "index_worker.py
 ANIMALS = [("panda", "Bao Bao"), ("otter", "Pebbles"), ("heron", "Grey Wing")]
 
 
-def fake(name: str) -> FakeEmbedder:
-    return FakeEmbedder()
-
-
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
-    return Settings(corpus=corpus, index_dir=tmp_path / "index", model=FakeEmbedder.name)
+def settings(fake_settings: Settings) -> Settings:
+    return fake_settings
 
 
 def add_animal(settings: Settings, n: int) -> str:

@@ -8,6 +8,7 @@ import pty
 import queue
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -298,6 +299,9 @@ def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[in
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes the program, on the terminal
         os.chdir(ROOT)
+        # As in an interactive shell, even when the tests run in the background
+        # (where SIGINT is ignored, and an ignored signal is inherited).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execvpe(argv[0], argv, env)
     output = b""
     deadline = time.monotonic() + 120
@@ -315,10 +319,18 @@ def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[in
         if not pressed and b"> " in output:
             os.write(fd, keys)
             pressed = True
-    _, status = os.waitpid(pid, 0)
+    ended, status = os.waitpid(pid, os.WNOHANG)
+    grace = time.monotonic() + 10
+    while not ended and pressed and time.monotonic() < grace:
+        time.sleep(0.1)
+        ended, status = os.waitpid(pid, os.WNOHANG)
+    if not ended:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     os.close(fd)
-    assert pressed, output.decode(errors="replace")
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+    text = output.decode(errors="replace")
+    assert pressed and ended, f"still running after Ctrl-C: {text}"
+    return os.waitstatus_to_exitcode(status), text
 
 
 def test_ctrl_c_ends_the_terminal_chat_with_status_0(built):
@@ -335,3 +347,28 @@ def test_ctrl_c_in_make_run_is_not_reported_as_an_error(built):
     _, output = in_a_terminal(make, env, b"\x03")
     assert "Error 130" not in output and "make: ***" not in output, output
     assert "Traceback" not in output
+
+
+def test_two_index_commands_at_once_both_succeed_and_leave_an_index_that_answers(built, tmp_path):
+    env = own_copy(built, tmp_path)
+    env["QUOTEBOT_INDEX_DIR"] = str(tmp_path / "fresh-index")  # nothing to reuse: both must build
+    builds = [
+        subprocess.Popen(
+            [*QUOTEBOT, "index"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [b.communicate(timeout=600) for b in builds]
+    for b, (out, err) in zip(builds, results, strict=True):
+        assert b.returncode == 0, err
+        assert "Indexed 1 document(s)" in out and "Traceback" not in err
+    # Whichever came second waited for the first and reused its vectors and model export.
+    assert any("1 unchanged" in out and "queries via onnx" in out for out, _ in results)
+
+    answer = json.loads(run(["ask", "--json", "How did the council vote?"], env).stdout)
+    assert "10-0 vote" in answer["quotes"][0]["text"]

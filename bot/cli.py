@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot import messages
+from bot.adapters.terminal import neutralise
 from bot.config import Settings
 from bot.errors import QuestionError, QuotebotError
+from index.documents import Progress
 from index.vectors import KINDS
 
 logger = logging.getLogger("quotebot")
@@ -103,11 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = globals()[f"_cmd_{args.command}"]
         return int(handler(args, settings) or 0)
     except QuotebotError as exc:
-        print(f"quotebot: {exc}", file=sys.stderr)
+        print(neutralise(f"quotebot: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(file=sys.stderr)
-        return 130
+        # Ctrl-C is how a bot or chat is meant to stop; elsewhere it cuts work short.
+        return 0 if args.command in ("chat", "run") else 130
     except BrokenPipeError:
         return 0
 
@@ -129,8 +134,10 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _progress() -> tuple[Any, Any]:
-    """A rich progress bar for embedding, on stderr, shown only in a terminal."""
+def _progress(verbose: bool) -> tuple[Any, Progress]:
+    """Progress of each long build stage: bars on stderr in a terminal, else log lines with -v."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(), _LogProgress(verbose)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -141,39 +148,70 @@ def _progress() -> tuple[Any, Any]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
-        disable=not sys.stderr.isatty(),
     )
-    task = bar.add_task("Embedding sentences", total=None)
+    tasks: dict[str, Any] = {}
 
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
     return bar, update
 
 
+class _LogProgress:
+    """Build progress as log lines (a start, an end, and one line per 5 s), only with -v."""
+
+    INTERVAL = 5.0
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.last: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.verbose:
+            return
+        now = time.monotonic()
+        if stage not in self.last or done >= total or now - self.last[stage] >= self.INTERVAL:
+            self.last[stage] = now
+            logger.info("%s: %d of %d", stage, done, total)
+
+
 def _notice(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(neutralise(text), file=sys.stderr)
 
 
-def _service(settings: Settings) -> Any:
+def _warn(text: str) -> None:
+    print(neutralise(f"warning: {text}"), file=sys.stderr)
+
+
+def _service(settings: Settings, args: argparse.Namespace) -> Any:
     from bot.app import build_service
 
-    bar, update = _progress()
+    bar, update = _progress(args.verbose)
     with bar:
         return build_service(settings, progress=update, notice=_notice)
+
+
+def _live_service(settings: Settings, args: argparse.Namespace) -> Any:
+    """The service of a long-running bot: it follows each new build of the index."""
+    from bot.app import live_service
+
+    return live_service(settings, _service(settings, args))
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build
 
-    bar, update = _progress()
+    bar, update = _progress(args.verbose)
     with bar:
         index = build(
             settings,
             args.paths or None,
             rebuild=args.rebuild,
             progress=update,
-            warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+            warn=_warn,
+            notice=_notice,
         )
     m = index.manifest
     print(
@@ -185,7 +223,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    service = _service(settings, args)
     if args.question == ["-"]:
         for line in sys.stdin:
             if not line.strip():
@@ -214,7 +252,7 @@ def _print_answer(service: Any, question: str, *, as_json: bool) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    service = _service(settings, args)
     sources = service.sources()
     if args.json:
         manifest = service.index.manifest
@@ -240,7 +278,8 @@ def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.terminal import chat
 
-    chat(_service(settings))
+    with _live_service(settings, args) as service:
+        chat(service)
     return 0
 
 
@@ -269,23 +308,23 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         slack_bot.check_settings(settings, http=http)
     if not platforms:
-        service = _service(settings)
-        print(
-            "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
-            "starting the terminal chat.",
-            file=sys.stderr,
-        )
-        from bot.adapters.terminal import chat
+        with _live_service(settings, args) as service:
+            print(
+                "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+                "starting the terminal chat.",
+                file=sys.stderr,
+            )
+            from bot.adapters.terminal import chat
 
-        chat(service)
+            chat(service)
         return 0
     from bot.app import build_ops, build_store
     from bot.http import ops_server
 
     # The store opens (and migrates) before the slow index load, so a wrong
-    # QUOTEBOT_DATABASE_URL is reported at once.
-    with build_store(settings) as store:
-        service = _service(settings)
+    # QUOTEBOT_DATABASE_URL is reported at once. Every adapter, /healthz and
+    # /metrics get the reloading service, so they all follow each new index.
+    with build_store(settings) as store, _live_service(settings, args) as service:
         metrics, health = build_ops(service, store)
         runners = []
         for name in platforms:

@@ -24,6 +24,8 @@ class Settings:
     model: str = DEFAULT_MODEL
     index_kind: str = "auto"  # one of index.vectors.KINDS
     max_question_chars: int = 500
+    max_file_mb: float = 20.0  # corpus files larger than this are skipped
+    reload_seconds: float = 2.0  # how often a running bot looks for a new index; 0: never
     feedback_db: Path = Path(".quotebot/feedback.sqlite3")
     log_level: str = "INFO"
     cooldown_rate: int = 5  # questions a user may ask ...
@@ -90,6 +92,8 @@ class Settings:
                 values[attr] = get(var)
         number_vars = {
             "max_question_chars": ("QUOTEBOT_MAX_QUESTION_CHARS", int),
+            "max_file_mb": ("QUOTEBOT_MAX_FILE_MB", float),
+            "reload_seconds": ("QUOTEBOT_RELOAD_SECONDS", float),
             "cooldown_rate": ("QUOTEBOT_COOLDOWN_RATE", int),
             "cooldown_seconds": ("QUOTEBOT_COOLDOWN_SECONDS", float),
             "discord_guild_id": ("DISCORD_GUILD_ID", int),
@@ -124,6 +128,10 @@ class Settings:
             )
         if self.max_question_chars < 10:
             raise ConfigError("QUOTEBOT_MAX_QUESTION_CHARS must be at least 10.")
+        if not 0 < self.max_file_mb < float("inf"):
+            raise ConfigError("QUOTEBOT_MAX_FILE_MB must be a positive number of megabytes.")
+        if not 0 <= self.reload_seconds < float("inf"):
+            raise ConfigError("QUOTEBOT_RELOAD_SECONDS must be >= 0 (0 turns reloading off).")
         if self.cooldown_rate < 1 or self.cooldown_seconds < 0:
             raise ConfigError(
                 "QUOTEBOT_COOLDOWN_RATE must be >= 1 and QUOTEBOT_COOLDOWN_SECONDS >= 0."
@@ -165,6 +173,10 @@ class Settings:
             self.slack_app_token,
         )
         return tuple(v for v in values if v)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
 
     @property
     def discord_configured(self) -> bool:

@@ -41,6 +41,12 @@ DISCORD_GUILD_REFUSED = (
     "Discord refused to register slash commands in guild {guild_id} (DISCORD_GUILD_ID); "
     "invite the bot there with the bot and applications.commands scopes, or unset it."
 )
+DISCORD_UNKNOWN_COMMAND = (
+    "I don't have a /{name} command (any more). Try /ask <question>, /sources or /help."
+)
+DISCORD_OUTDATED_COMMAND = (
+    "Discord sent /{name} in an outdated form; try again in a minute, or use /help."
+)
 SOURCES_TITLE = "Sources"
 NO_SOURCES = "No documents are indexed."
 MORE_CONTEXT = "More context"

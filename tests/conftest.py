@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from fakes import FakeEmbedder
 
+from bot.config import Settings
 from bot.service import QuoteService
 from bot.storage import Store, open_store
 from index.documents import Document, load_corpus
@@ -99,3 +101,11 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     """The default store, a SQLite file in the test's folder (for the adapter tests)."""
     with open_store(None, sqlite_path=tmp_path / "feedback.sqlite3") as store:
         yield store
+
+
+@pytest.fixture
+def fake_settings(tmp_path: Path) -> Settings:
+    """Settings for a copy of the seed corpus and an index of the fake embedder's, in tmp_path."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    return Settings(corpus=corpus, index_dir=tmp_path / "index", model=FakeEmbedder.name)

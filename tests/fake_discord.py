@@ -255,6 +255,17 @@ class FakeDiscord:
         guild = str(guild_id) if guild_id is not None else None
         return self._dispatch_interaction(2, data, user_id, username, guild_id=guild)
 
+    def run_unregistered_command(
+        self, name: str, *, user_id: int = 4242, username: str = "asker"
+    ) -> Interaction:
+        """Dispatch ``/name`` though the bot never registered it.
+
+        Discord does this when a client still lists a command from an older
+        version of the bot (command lists are cached per client).
+        """
+        data = {"id": self._next_id(), "name": name, "type": 1, "options": []}
+        return self._dispatch_interaction(2, data, user_id, username)
+
     def click(
         self,
         message: dict[str, Any],

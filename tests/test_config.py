@@ -54,6 +54,11 @@ def test_secrets_never_appear_in_repr():
         ({"QUOTEBOT_ANSWER_TTL_HOURS": "0"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
         ({"QUOTEBOT_RETENTION_DAYS": "-1"}, "QUOTEBOT_RETENTION_DAYS"),
         ({"QUOTEBOT_RETENTION_DAYS": "1", "QUOTEBOT_ANSWER_TTL_HOURS": "48"}, "RETENTION"),
+        ({"QUOTEBOT_MAX_FILE_MB": "big"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_MAX_FILE_MB": "0"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_MAX_FILE_MB": "inf"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_RELOAD_SECONDS": "-1"}, "QUOTEBOT_RELOAD_SECONDS"),
+        ({"QUOTEBOT_RELOAD_SECONDS": "nan"}, "QUOTEBOT_RELOAD_SECONDS"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
@@ -66,6 +71,13 @@ def test_keeping_times_are_read_from_the_environment():
         {"QUOTEBOT_ANSWER_TTL_HOURS": "2.5", "QUOTEBOT_RETENTION_DAYS": "0"}, dotenv=False
     )
     assert (settings.answer_ttl_hours, settings.retention_days) == (2.5, 0)
+
+
+def test_file_size_limit_and_reload_interval_come_from_the_environment():
+    settings = Settings.from_env({"QUOTEBOT_MAX_FILE_MB": "0.5", "QUOTEBOT_RELOAD_SECONDS": "0"})
+    assert settings.max_file_bytes == 512 * 1024
+    assert settings.reload_seconds == 0
+    assert Settings.from_env({}).max_file_bytes == 20 * 1024 * 1024
 
 
 def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():

@@ -533,3 +533,26 @@ def test_sigterm_stops_a_running_bot_cleanly(fake, tmp_path):
     assert child.returncode == 0, err
     assert "clean exit" in out
     assert "Traceback" not in err
+
+
+def test_an_unknown_command_gets_a_clear_private_reply_and_no_error_log(fake, bot, caplog):
+    caplog.set_level(logging.INFO)
+    interaction = fake.run_unregistered_command("summarize")
+    fake.wait_for(lambda: interaction.answered)
+
+    reply = interaction.original
+    assert reply["flags"] & EPHEMERAL
+    assert reply["content"] == messages.DISCORD_UNKNOWN_COMMAND.format(name="summarize")
+    assert messages.GENERIC_ERROR not in reply["content"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_ask_without_its_question_option_asks_for_a_question(fake, bot, caplog):
+    caplog.set_level(logging.INFO)
+    interaction = fake.run_command("ask", {})
+    fake.wait_for(lambda: interaction.answered)
+
+    reply = interaction.original
+    assert reply["flags"] & EPHEMERAL
+    assert reply["content"] == messages.EMPTY_QUESTION
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -161,7 +161,23 @@ class QuoteTree(app_commands.CommandTree["QuoteClient"]):
     async def on_error(
         self, interaction: discord.Interaction[QuoteClient], error: app_commands.AppCommandError
     ) -> None:
-        await self.client.report(interaction, getattr(error, "original", error))
+        await self.client.report(interaction, _user_error(error))
+
+
+def _user_error(error: app_commands.AppCommandError) -> BaseException:
+    """What to tell the user about a failed command: a clear reply for a mismatched call.
+
+    Discord delivers commands this bot no longer has (registered by an older version,
+    not yet refreshed in the client) and calls without a required option (an outdated
+    command list); neither is a bug of this bot.
+    """
+    if isinstance(error, app_commands.CommandNotFound):
+        return QuotebotError(messages.DISCORD_UNKNOWN_COMMAND.format(name=error.name))
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        if error.command.name == "ask":
+            return QuotebotError(messages.EMPTY_QUESTION)
+        return QuotebotError(messages.DISCORD_OUTDATED_COMMAND.format(name=error.command.name))
+    return getattr(error, "original", error)
 
 
 def make_client(

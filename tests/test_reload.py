@@ -1,0 +1,136 @@
+"""A running bot follows the index: new generations are picked up without a restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from fakes import FakeEmbedder
+from fakes import fake_factory as fake
+
+from bot.app import build, build_service, live_service
+from bot.config import Settings
+from bot.service import QuoteService
+from index import store
+from index.search import Searcher
+
+PANDA = "What is the zoo's new panda named?"
+
+
+@pytest.fixture
+def settings(fake_settings: Settings) -> Settings:
+    settings = replace(fake_settings, reload_seconds=0.2)
+    build(settings, embedder_factory=fake)
+    return settings
+
+
+def add_panda(settings: Settings) -> None:
+    (settings.corpus / "zoo.txt").write_text("Zoo news\n\nThe zoo's new panda is named Bao Bao.\n")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
+
+
+def shows_panda(service: object) -> bool:
+    answer = service.ask(PANDA)  # type: ignore[attr-defined]
+    return any("Bao Bao" in q.text for q in answer.quotes + answer.closest)
+
+
+def first_quote(service: object) -> str:
+    answer = service.ask("How did the council vote?")  # type: ignore[attr-defined]
+    return (answer.quotes or answer.closest)[0].text
+
+
+def test_a_running_service_answers_from_a_new_build_within_seconds(settings):
+    service = live_service(
+        settings, build_service(settings, embedder_factory=fake), embedder_factory=fake
+    )
+    with service:
+        old = service.index.folder
+        assert not shows_panda(service)
+        add_panda(settings)
+        build(settings, embedder_factory=fake)  # as `quotebot index` beside the bot does
+        wait_for(lambda: shows_panda(service), timeout=10)
+        assert service.index.folder != old
+        assert [s.document for s in service.sources()] == ["denver-ordinance.md", "zoo.txt"]
+        # The old generation is no longer read, so the next build removes it.
+        build(settings, embedder_factory=fake)
+        assert old is not None and not old.exists()
+
+
+def test_a_generation_that_fails_to_load_is_logged_once_and_the_old_one_keeps_answering(
+    settings, caplog
+):
+    service = live_service(
+        settings, build_service(settings, embedder_factory=fake), embedder_factory=fake
+    )
+    add_panda(settings)
+    broken = build(settings, embedder_factory=fake).folder
+    assert broken is not None
+    (broken / "documents.json").write_text("{not json")
+    caplog.set_level(logging.WARNING, logger="bot.reload")
+
+    assert service.check() is False
+    assert service.check() is False
+    assert not shows_panda(service)
+    assert "10-0 vote" in first_quote(service)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.reload"]
+    assert len(warnings) == 1 and broken.name in warnings[0], warnings
+
+    (settings.index_dir / store.CURRENT).write_bytes(b"\xff garbage")
+    assert service.check() is False
+    assert "10-0 vote" in first_quote(service)
+
+    build(settings, rebuild=True, embedder_factory=fake)
+    assert service.check() is True
+    assert shows_panda(service)
+
+
+class GatedEmbedder(FakeEmbedder):
+    """Embeds a question only once the test opens the gate: a question in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def encode(self, texts: Sequence[str], *, progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.entered.set()
+        assert self.gate.wait(10)
+        return super().encode(texts, progress=progress)
+
+
+def test_a_question_in_flight_finishes_on_the_generation_it_started_on(settings):
+    index = store.load_index(settings.index_dir, model=settings.model)
+    gated = GatedEmbedder()
+    service = live_service(
+        settings, QuoteService(index, Searcher(index, gated)), embedder_factory=fake
+    )
+    old = index.folder
+    answers = []
+    asking = threading.Thread(target=lambda: answers.append(service.ask(PANDA)))
+    asking.start()
+    assert gated.entered.wait(10)
+
+    add_panda(settings)
+    build(settings, embedder_factory=fake)
+    assert service.check() is True
+    assert shows_panda(service)  # new questions: the new generation
+    build(settings, embedder_factory=fake)
+    assert old is not None and old.is_dir()  # still read by the question in flight
+
+    gated.gate.set()
+    asking.join(10)
+    [answer] = answers
+    assert all(q.document == "denver-ordinance.md" for q in answer.quotes + answer.closest)
+    build(settings, embedder_factory=fake)
+    assert not old.exists()

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from urllib.request import ProxyHandler, build_opener
 
 import numpy as np
 import pytest
 from fakes import FakeEmbedder
 from fakes import fake_factory as fake
+from test_slack_http import metric
 
-from bot.app import build, build_service, live_service
+from bot.app import build, build_ops, build_service, live_service
 from bot.config import Settings
+from bot.http import ops_server
 from bot.service import QuoteService
 from index import store
 from index.search import Searcher
@@ -134,3 +138,34 @@ def test_a_question_in_flight_finishes_on_the_generation_it_started_on(settings)
     assert all(q.document == "denver-ordinance.md" for q in answer.quotes + answer.closest)
     build(settings, embedder_factory=fake)
     assert not old.exists()
+
+
+def test_healthz_and_metrics_report_the_generation_a_running_bot_switched_to(
+    settings, sqlite_store
+):
+    service = live_service(
+        settings, build_service(settings, embedder_factory=fake), embedder_factory=fake
+    )
+    metrics, health = build_ops(service, sqlite_store)  # as `quotebot run` builds them
+    ops = ops_server(replace(settings, metrics_port=0), metrics, health)
+    assert ops is not None
+    opener = build_opener(ProxyHandler({}))
+
+    def get(path: str) -> str:
+        with opener.open(f"http://127.0.0.1:{ops.port}{path}", timeout=10) as response:
+            return str(response.read().decode())
+
+    def generation() -> str:
+        return str(json.loads(get("/healthz"))["index"]["generation"])
+
+    try:
+        with service:
+            old = generation()
+            assert metric(get("/metrics"), "quotebot_index_documents") == 1
+            add_panda(settings)
+            build(settings, embedder_factory=fake)
+            wait_for(lambda: generation() != old, timeout=10)
+            assert generation() == store.current_generation(settings.index_dir)
+            assert metric(get("/metrics"), "quotebot_index_documents") == 2
+    finally:
+        ops.shutdown(grace=1)

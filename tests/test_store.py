@@ -245,3 +245,17 @@ def test_the_file_size_setting_reaches_the_build(settings):
     assert (
         len(warnings) == 1 and "huge.txt" in warnings[0] and "QUOTEBOT_MAX_FILE_MB" in warnings[0]
     )
+
+
+def test_a_serving_process_cleans_up_but_never_under_a_running_build(settings):
+    build(settings, embedder_factory=fake)
+    in_progress = settings.index_dir / ".tmp-gen-20250101T000000-abcdef"
+
+    with store.writer_lock(settings.index_dir):
+        in_progress.mkdir()  # what a build writes before it publishes
+        store.remove_unused(settings.index_dir)
+        assert in_progress.is_dir()
+
+    store.remove_unused(settings.index_dir)  # the build died: its leftovers go
+    assert not in_progress.exists()
+    assert store.current_generation(settings.index_dir) in generations(settings.index_dir)

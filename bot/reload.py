@@ -72,6 +72,7 @@ class ReloadingService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reported: str | None = None  # the last failure logged, so it is logged once
+        self._failed: str | None = None  # a generation that did not load: not tried again
 
     # The methods the adapters call, each on the service current when the call starts.
 
@@ -119,11 +120,13 @@ class ReloadingService:
             self._report(f"Cannot read the live index ({exc}); still answering from the old one.")
             return False
         current = generation_of(self._slot.service)
-        if not live or live == current:
+        if not live or live in (current, self._failed):
             return False
         try:
             fresh = self._load()
         except Exception as exc:
+            # A published generation never changes: loading it again would fail again.
+            self._failed = live
             self._report(
                 f"Cannot load the new index generation {live} ({exc}); "
                 f"still answering from {current or 'the old one'}."

@@ -228,6 +228,7 @@ def live_service(
         generation=lambda: store.current_generation(settings.index_dir),
         load=load,
         interval=settings.reload_seconds,
+        cleanup=lambda: store.remove_unused(settings.index_dir),
     )
 
 

@@ -31,9 +31,12 @@ class _Slot:
         self.users = 0
         self.retired = False
 
-    def release_if_idle(self) -> None:
-        if self.retired and self.users == 0:
+    def release_if_idle(self) -> bool:
+        """Let go of the generation once retired and unused; True when that happened now."""
+        if self.retired and self.users == 0 and self.service.index.folder is not None:
             self.service.index.release()
+            return True
+        return False
 
 
 def generation_of(service: QuoteService) -> str:
@@ -45,7 +48,9 @@ class ReloadingService:
     """The service of the live index generation, replaced when a new one is published.
 
     ``generation()`` names the live generation (cheap, called every ``interval``
-    seconds); ``load()`` builds a service for it.
+    seconds); ``load()`` builds a service for it; ``cleanup()``, when given, is
+    called from the watcher thread after an old generation was let go of, so the
+    disk it takes is freed before the next build.
     """
 
     def __init__(
@@ -55,15 +60,19 @@ class ReloadingService:
         generation: Callable[[], str | None],
         load: Callable[[], QuoteService],
         interval: float = 2.0,
+        cleanup: Callable[[], None] | None = None,
     ) -> None:
         self._slot = _Slot(service)
         self._generation = generation
         self._load = load
         self.interval = interval
+        self._cleanup = cleanup
+        self._released = threading.Event()  # an old generation is no longer read
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reported: str | None = None  # the last failure logged, so it is logged once
+        self._failed: str | None = None  # a generation that did not load: not tried again
 
     # The methods the adapters call, each on the service current when the call starts.
 
@@ -84,12 +93,8 @@ class ReloadingService:
             return service.context(quote_id, sentences)
 
     @property
-    def service(self) -> QuoteService:
-        """The service answering new questions now."""
-        return self._slot.service
-
-    @property
     def index(self) -> Any:
+        """The index new questions are answered from."""
         return self._slot.service.index
 
     @contextlib.contextmanager
@@ -102,7 +107,8 @@ class ReloadingService:
         finally:
             with self._lock:
                 slot.users -= 1
-                slot.release_if_idle()
+                if slot.release_if_idle():
+                    self._released.set()
 
     # Following the index
 
@@ -114,11 +120,13 @@ class ReloadingService:
             self._report(f"Cannot read the live index ({exc}); still answering from the old one.")
             return False
         current = generation_of(self._slot.service)
-        if not live or live == current:
+        if not live or live in (current, self._failed):
             return False
         try:
             fresh = self._load()
         except Exception as exc:
+            # A published generation never changes: loading it again would fail again.
+            self._failed = live
             self._report(
                 f"Cannot load the new index generation {live} ({exc}); "
                 f"still answering from {current or 'the old one'}."
@@ -127,7 +135,8 @@ class ReloadingService:
         with self._lock:
             old, self._slot = self._slot, _Slot(fresh)
             old.retired = True
-            old.release_if_idle()
+            if old.release_if_idle():
+                self._released.set()
         self._reported = None
         logger.info("Now answering from the new index generation %s.", generation_of(fresh))
         return True
@@ -148,6 +157,9 @@ class ReloadingService:
         while not self._stop.wait(self.interval):
             try:
                 self.check()
+                if self._cleanup is not None and self._released.is_set():
+                    self._released.clear()
+                    self._cleanup()
             except Exception:  # never let the watcher die silently
                 logger.exception("Checking for a new index failed.")
 

@@ -552,6 +552,27 @@ def _remove_stale(folder: Path, keep: str) -> None:
             logger.warning("Could not remove %s: %s", child, exc.strerror or exc)
 
 
+def remove_unused(folder: Path) -> None:
+    """Delete the old generations no process reads any more, unless a build is running.
+
+    For a serving process that just let go of a generation. Never waits: a build
+    in progress cleans up when it finishes. Does nothing where it may not write.
+    """
+    try:
+        fd = os.open(folder / WRITER_LOCK, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        keep = current_generation(folder)
+        if keep is not None:
+            _remove_stale(folder, keep=keep)
+    except (OSError, IndexUnavailableError):
+        return  # a writer holds the lock, or CURRENT is damaged: leave it to the next build
+    finally:
+        os.close(fd)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)

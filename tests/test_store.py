@@ -245,3 +245,28 @@ def test_the_file_size_setting_reaches_the_build(settings):
     assert (
         len(warnings) == 1 and "huge.txt" in warnings[0] and "QUOTEBOT_MAX_FILE_MB" in warnings[0]
     )
+
+
+def test_a_serving_process_cleans_up_but_never_under_a_running_build(settings):
+    build(settings, embedder_factory=fake)
+    in_progress = settings.index_dir / ".tmp-gen-20250101T000000-abcdef"
+
+    with store.writer_lock(settings.index_dir):
+        in_progress.mkdir()  # what a build writes before it publishes
+        store.remove_unused(settings.index_dir)
+        assert in_progress.is_dir()
+
+    store.remove_unused(settings.index_dir)  # the build died: its leftovers go
+    assert not in_progress.exists()
+    assert store.current_generation(settings.index_dir) in generations(settings.index_dir)
+
+
+def test_an_index_folder_that_cannot_be_made_is_one_line_and_exit_2(settings, capsys):
+    blocker = settings.index_dir.parent / "not-a-folder"
+    blocker.write_text("a file where the index folder's parent should be")
+    flags = ["--corpus", str(settings.corpus), "--index-dir", str(blocker / "index")]
+
+    assert main([*flags, "--model", settings.model, "ask", "How did the council vote?"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Cannot write the index" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""The one place that builds everything: index, embedders, service, feedback store."""
+"""The one place that builds everything: index, embedders, service, state store."""
 
 from __future__ import annotations
 
@@ -6,17 +6,25 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.service import QuoteService
 from index import store
 from index.documents import find_files, load_corpus
-from index.store import CorpusIndex
+from index.errors import ModelError
+from index.store import CorpusIndex, Progress
+
+if TYPE_CHECKING:
+    from bot.metrics import Health, Metrics
+    from bot.reload import ReloadingService
+    from bot.storage import Store
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+Notice = Callable[[str], None]
+# Builds the embedding model from its name; the default loads sentence-transformers.
+EmbedderFactory = Callable[[str], Any]
 
 
 def file_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[str, list[int]]:
@@ -36,6 +44,12 @@ def _sources(manifest: dict[str, Any] | None) -> list[Path] | None:
     return [Path(p) for p in paths] if paths else None
 
 
+def _sentence_transformer(name: str) -> Any:
+    from index.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(name)
+
+
 def build(
     settings: Settings,
     paths: list[Path] | None = None,
@@ -43,31 +57,44 @@ def build(
     rebuild: bool = False,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
+    notice: Notice | None = None,
+    embedder_factory: EmbedderFactory | None = None,
 ) -> CorpusIndex:
-    """Build or update the index in ``settings.index_dir``; re-embed only changed documents."""
-    from index.embedder import SentenceTransformerEmbedder
+    """Build or update the index in ``settings.index_dir``; re-embed only changed documents.
 
-    documents = load_corpus(settings.corpus, paths, warn=warn)
-    previous = None
-    if not rebuild and store.exists(settings.index_dir):
-        try:
-            previous = store.load_index(settings.index_dir, model=settings.model)
-        except Exception as exc:  # a broken or foreign index is simply not reused
-            logger.info("Not reusing the previous index: %s", exc)
-    embedder: Any = _LazyEmbedder(lambda: SentenceTransformerEmbedder(settings.model))
-    if previous is not None:
-        embedder.name, embedder.dim = previous.manifest["model"], previous.manifest["dim"]
-    index = store.build_index(
-        documents, embedder, kind=settings.index_kind, previous=previous, progress=progress
-    )
-    index.manifest["corpus"] = str(settings.corpus)
-    index.manifest["paths"] = [str(p) for p in paths] if paths else []
-    index.manifest["files"] = file_stamps(settings, paths)
+    One build at a time per index folder: a second one waits (``notice`` says so
+    once), then reuses whatever the first one embedded.
+    """
+    factory = embedder_factory or _sentence_transformer
+    with store.writer_lock(settings.index_dir, notice=notice):
+        documents = load_corpus(
+            settings.corpus, paths, warn=warn, max_bytes=settings.max_file_bytes, progress=progress
+        )
+        previous = None
+        if not rebuild and store.exists(settings.index_dir):
+            try:
+                previous = store.load_index(settings.index_dir, model=settings.model)
+            except Exception as exc:  # a broken or foreign index is simply not reused
+                logger.info("Not reusing the previous index: %s", str(exc))
+        embedder: Any = _LazyEmbedder(lambda: factory(settings.model))
+        if previous is not None:
+            embedder.name, embedder.dim = previous.manifest["model"], previous.manifest["dim"]
+        index = store.build_index(
+            documents, embedder, kind=settings.index_kind, previous=previous, progress=progress
+        )
+        if previous is not None:
+            previous.release()
+        index.manifest["corpus"] = str(settings.corpus)
+        index.manifest["paths"] = [str(p) for p in paths] if paths else []
+        index.manifest["files"] = file_stamps(settings, paths)
 
-    def export(target: Path) -> None:
-        embedder.load().export_onnx(target)
+        def export(target: Path) -> None:
+            export_onnx = getattr(embedder.load(), "export_onnx", None)
+            if export_onnx is None:
+                raise ModelError(f"The model {embedder.name!r} cannot be exported to ONNX.")
+            export_onnx(target)
 
-    store.save_index(index, settings.index_dir, export_model=export)
+        store.save_index(index, settings.index_dir, export_model=export, progress=progress)
     return index
 
 
@@ -101,47 +128,146 @@ def is_stale(settings: Settings, manifest: dict[str, Any]) -> bool:
         return True
 
 
+def _look(settings: Settings) -> tuple[dict[str, Any] | None, bool]:
+    """The live manifest (None: no index) and whether the corpus changed since it was built."""
+    if not store.exists(settings.index_dir):
+        return None, False
+    manifest = store.read_manifest(settings.index_dir)
+    stale = (
+        manifest is not None
+        and manifest.get("model") == settings.model
+        and is_stale(settings, manifest)
+    )
+    return manifest, stale
+
+
 def open_index(
     settings: Settings,
     *,
     progress: Progress | None = None,
-    notice: Callable[[str], None] | None = None,
+    notice: Notice | None = None,
+    embedder_factory: EmbedderFactory | None = None,
 ) -> CorpusIndex:
     """The live index, built on first use and updated when the corpus changed."""
     notice = notice or logger.info
-    manifest = store.read_manifest(settings.index_dir) if store.exists(settings.index_dir) else None
-    if manifest is None:
-        notice(f"No index yet; building it from {settings.corpus} (first run only)…")
-        return build(settings, progress=progress)
-    if manifest.get("model") == settings.model and is_stale(settings, manifest):
-        notice("The corpus changed; updating the index…")
-        return build(settings, _sources(manifest), progress=progress)
+    manifest, stale = _look(settings)
+    if manifest is None or stale:
+        with store.writer_lock(settings.index_dir, notice=notice):
+            # Look again as the only writer: another process may have built it meanwhile.
+            manifest, stale = _look(settings)
+            options: dict[str, Any] = dict(
+                progress=progress, notice=notice, embedder_factory=embedder_factory
+            )
+            if manifest is None:
+                notice(f"No index yet; building it from {settings.corpus} (first run only)…")
+                return build(settings, **options)
+            if stale:
+                notice("The corpus changed; updating the index…")
+                return build(settings, _sources(manifest), **options)
     return store.load_index(settings.index_dir, model=settings.model)
 
 
-def query_embedder(index: CorpusIndex, settings: Settings) -> Any:
-    """ONNX when the index has an export (no torch import), else sentence-transformers."""
+def query_embedder(
+    index: CorpusIndex, settings: Settings, embedder_factory: EmbedderFactory | None = None
+) -> Any:
+    """ONNX when the index has an export (no torch import), else the build model."""
     model_dir = index.model_dir
     if model_dir is not None:
         from index.embedder import OnnxEmbedder
 
         return OnnxEmbedder(model_dir)
-    from index.embedder import SentenceTransformerEmbedder
+    return (embedder_factory or _sentence_transformer)(settings.model)
 
-    return SentenceTransformerEmbedder(settings.model)
+
+def service_for(
+    index: CorpusIndex, settings: Settings, embedder_factory: EmbedderFactory | None = None
+) -> QuoteService:
+    """A QuoteService answering from ``index``."""
+    from index.search import Searcher
+
+    searcher = Searcher(index, query_embedder(index, settings, embedder_factory))
+    return QuoteService(index, searcher, max_question_chars=settings.max_question_chars)
 
 
 def build_service(
     settings: Settings,
     *,
     progress: Progress | None = None,
-    notice: Callable[[str], None] | None = None,
+    notice: Notice | None = None,
+    embedder_factory: EmbedderFactory | None = None,
 ) -> QuoteService:
-    from index.search import Searcher
+    index = open_index(
+        settings, progress=progress, notice=notice, embedder_factory=embedder_factory
+    )
+    return service_for(index, settings, embedder_factory)
 
-    index = open_index(settings, progress=progress, notice=notice)
-    searcher = Searcher(index, query_embedder(index, settings))
-    return QuoteService(index, searcher, max_question_chars=settings.max_question_chars)
+
+def live_service(
+    settings: Settings,
+    service: QuoteService,
+    *,
+    embedder_factory: EmbedderFactory | None = None,
+) -> ReloadingService:
+    """``service``, followed by the service of each new generation a build publishes.
+
+    The returned service checks every ``settings.reload_seconds`` (never when 0)
+    once started; close it to stop.
+    """
+    from bot.reload import ReloadingService
+
+    def load() -> QuoteService:
+        index = store.load_index(settings.index_dir, model=settings.model)
+        try:
+            return service_for(index, settings, embedder_factory)
+        except BaseException:
+            index.release()
+            raise
+
+    return ReloadingService(
+        service,
+        generation=lambda: store.current_generation(settings.index_dir),
+        load=load,
+        interval=settings.reload_seconds,
+        cleanup=lambda: store.remove_unused(settings.index_dir),
+    )
+
+
+def build_store(settings: Settings) -> Store:
+    """The shared state store: ``QUOTEBOT_DATABASE_URL``, else the SQLite file ``feedback_db``.
+
+    Opening it creates or migrates the schema and applies the retention policy.
+    """
+    from bot.storage import Policy, open_store
+
+    policy = Policy(
+        answer_ttl_seconds=settings.answer_ttl_hours * 3600,
+        retention_seconds=settings.retention_days * 86400,
+    )
+    return open_store(
+        settings.database_url,
+        sqlite_path=settings.feedback_db,
+        user_hash_key=settings.user_hash_key,
+        policy=policy,
+    )
+
+
+def build_ops(
+    service: QuoteService | ReloadingService, store: Store | None = None
+) -> tuple[Metrics, Health]:
+    """The process's metrics (its own registry) and its health check.
+
+    The health check pings ``store`` (its ``ping()`` raises when the database is
+    unreachable) and reads the live index from ``service`` on every request.
+    """
+    from bot.metrics import Health, Metrics
+
+    metrics = Metrics()
+    health = Health(
+        lambda: service.index,
+        database=store.ping if store is not None else None,
+        backend=store.backend if store is not None else "",
+    )
+    return metrics, health
 
 
 def quiet_libraries() -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot import messages
+from bot.adapters.terminal import neutralise
 from bot.config import Settings
 from bot.errors import QuestionError, QuotebotError
+from index.documents import Progress
 from index.vectors import KINDS
 
 logger = logging.getLogger("quotebot")
@@ -47,6 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("platform", nargs="?", choices=["discord", "slack"], help="only this one")
     p.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
     p.add_argument("--port", type=int, default=3000, help="Slack HTTP mode port (default 3000)")
+    p.add_argument("--host", help="listen address for HTTP mode and --metrics-port (QUOTEBOT_HOST)")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics and /healthz on this port (QUOTEBOT_METRICS_PORT)",
+    )
+    p.add_argument("--shard-count", type=int, help="Discord: total number of shards")
+    p.add_argument(
+        "--shard-ids",
+        type=_shard_ids,
+        help="Discord: the shards this process runs, e.g. 0,1 (QUOTEBOT_DISCORD_SHARDS=0,1/4)",
+    )
+
+    p = sub.add_parser("db", help="the state store (QUOTEBOT_DATABASE_URL)")
+    db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema (also done at start-up)")
 
     p = sub.add_parser("eval", help="evaluate on a SQuAD-format file")
     p.add_argument("file", type=Path)
@@ -80,21 +100,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             index_dir=args.index_dir,
             model=args.model,
             index_kind=getattr(args, "kind", None),
+            host=getattr(args, "host", None),
+            metrics_port=getattr(args, "metrics_port", None),
+            discord_shard_count=getattr(args, "shard_count", None),
+            discord_shard_ids=getattr(args, "shard_ids", None),
         )
         _configure_logging("DEBUG" if args.verbose else settings.log_level)
+        from bot.logfilter import Redactor, install
+
+        # Tokens, response_urls and interaction tokens never reach the log.
+        args.redactor = install(Redactor(settings.secrets))
         from bot.app import quiet_libraries
 
         quiet_libraries()
         handler = globals()[f"_cmd_{args.command}"]
         return int(handler(args, settings) or 0)
     except QuotebotError as exc:
-        print(f"quotebot: {exc}", file=sys.stderr)
+        print(neutralise(f"quotebot: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(file=sys.stderr)
-        return 130
+        # Ctrl-C is how a bot or chat is meant to stop; elsewhere it cuts work short.
+        return 0 if args.command in ("chat", "run") else 130
     except BrokenPipeError:
         return 0
+
+
+def _shard_ids(text: str) -> tuple[int, ...]:
+    from bot.config import parse_shard_ids
+
+    try:
+        return parse_shard_ids(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected shard numbers like 0,1, not {text!r}") from None
 
 
 def _configure_logging(level: str) -> None:
@@ -105,8 +143,10 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _progress() -> tuple[Any, Any]:
-    """A rich progress bar for embedding, on stderr, shown only in a terminal."""
+def _progress(verbose: bool) -> tuple[Any, Progress]:
+    """Progress of each long build stage: bars on stderr in a terminal, else log lines with -v."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(), _LogProgress(verbose)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -117,39 +157,70 @@ def _progress() -> tuple[Any, Any]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
-        disable=not sys.stderr.isatty(),
     )
-    task = bar.add_task("Embedding sentences", total=None)
+    tasks: dict[str, Any] = {}
 
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
     return bar, update
 
 
+class _LogProgress:
+    """Build progress as log lines (a start, an end, and one line per 5 s), only with -v."""
+
+    INTERVAL = 5.0
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.last: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.verbose:
+            return
+        now = time.monotonic()
+        if stage not in self.last or done >= total or now - self.last[stage] >= self.INTERVAL:
+            self.last[stage] = now
+            logger.info("%s: %d of %d", stage, done, total)
+
+
 def _notice(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(neutralise(text), file=sys.stderr)
 
 
-def _service(settings: Settings) -> Any:
+def _warn(text: str) -> None:
+    print(neutralise(f"warning: {text}"), file=sys.stderr)
+
+
+def _service(settings: Settings, args: argparse.Namespace) -> Any:
     from bot.app import build_service
 
-    bar, update = _progress()
+    bar, update = _progress(args.verbose)
     with bar:
         return build_service(settings, progress=update, notice=_notice)
+
+
+def _live_service(settings: Settings, args: argparse.Namespace) -> Any:
+    """The service of a long-running bot: it follows each new build of the index."""
+    from bot.app import live_service
+
+    return live_service(settings, _service(settings, args))
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build
 
-    bar, update = _progress()
+    bar, update = _progress(args.verbose)
     with bar:
         index = build(
             settings,
             args.paths or None,
             rebuild=args.rebuild,
             progress=update,
-            warn=lambda m: print(f"warning: {m}", file=sys.stderr),
+            warn=_warn,
+            notice=_notice,
         )
     m = index.manifest
     print(
@@ -161,7 +232,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    service = _service(settings, args)
     if args.question == ["-"]:
         for line in sys.stdin:
             if not line.strip():
@@ -190,7 +261,7 @@ def _print_answer(service: Any, question: str, *, as_json: bool) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    service = _service(settings, args)
     sources = service.sources()
     if args.json:
         manifest = service.index.manifest
@@ -216,7 +287,8 @@ def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.terminal import chat
 
-    chat(_service(settings))
+    with _live_service(settings, args) as service:
+        chat(service)
     return 0
 
 
@@ -244,32 +316,51 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.adapters import slack_bot
 
         slack_bot.check_settings(settings, http=http)
-    service = _service(settings)
     if not platforms:
-        print(
-            "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
-            "starting the terminal chat.",
-            file=sys.stderr,
-        )
-        from bot.adapters.terminal import chat
-
-        chat(service)
-        return 0
-    from bot.feedback import FeedbackStore
-
-    feedback = FeedbackStore(settings.feedback_db)
-    runners = []
-    for name in platforms:
-        if name == "discord":
-            runners.append(lambda: discord_bot.run(settings, service, feedback))
-        else:
-            runners.append(
-                lambda: slack_bot.run(settings, service, feedback, http=http, port=args.port)
+        with _live_service(settings, args) as service:
+            print(
+                "No chat platform configured (DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+                "starting the terminal chat.",
+                file=sys.stderr,
             )
-    if len(runners) == 1:
-        runners[0]()
+            from bot.adapters.terminal import chat
+
+            chat(service)
         return 0
-    return _run_together(runners)
+    from bot.app import build_ops, build_store
+    from bot.http import ops_server
+
+    # The store opens (and migrates) before the slow index load, so a wrong
+    # QUOTEBOT_DATABASE_URL is reported at once. Every adapter, /healthz and
+    # /metrics get the reloading service, so they all follow each new index.
+    with build_store(settings) as store, _live_service(settings, args) as service:
+        metrics, health = build_ops(service, store)
+        runners = []
+        for name in platforms:
+            if name == "discord":
+                runners.append(lambda: discord_bot.run(settings, service, store, metrics=metrics))
+            else:
+                runners.append(
+                    lambda: slack_bot.run(
+                        settings,
+                        service,
+                        store,
+                        http=http,
+                        port=args.port,
+                        metrics=metrics,
+                        health=health,
+                        redactor=args.redactor,
+                    )
+                )
+        ops = ops_server(settings, metrics, health)
+        try:
+            if len(runners) == 1:
+                runners[0]()
+                return 0
+            return _run_together(runners)
+        finally:
+            if ops is not None:
+                ops.shutdown(grace=1.0)
 
 
 def _run_together(runners: list[Any]) -> int:
@@ -292,6 +383,20 @@ def _run_together(runners: list[Any]) -> int:
     done.wait()
     if errors:
         raise errors[0]
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_store
+
+    # Opening the store applies the migrations it lacks; the version it had says what changed.
+    with build_store(settings) as store:
+        before, after = store.upgraded_from, store.schema_version()
+        where = dict(backend=store.backend, where=store.where)
+    if before == after:
+        print(messages.DB_VERSION.format(version=after, **where))
+    else:
+        print(messages.DB_UPGRADED.format(before=before, after=after, **where))
     return 0
 
 

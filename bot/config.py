@@ -24,10 +24,17 @@ class Settings:
     model: str = DEFAULT_MODEL
     index_kind: str = "auto"  # one of index.vectors.KINDS
     max_question_chars: int = 500
+    max_file_mb: float = 20.0  # corpus files larger than this are skipped
+    reload_seconds: float = 2.0  # how often a running bot looks for a new index; 0: never
     feedback_db: Path = Path(".quotebot/feedback.sqlite3")
     log_level: str = "INFO"
     cooldown_rate: int = 5  # questions a user may ask ...
     cooldown_seconds: float = 60.0  # ... per this many seconds
+    # Shared state: empty means the SQLite file feedback_db; may hold a password.
+    database_url: str = field(default="", repr=False)
+    user_hash_key: str = field(default="", repr=False)  # empty: a 0600 file beside the database
+    answer_ttl_hours: float = 24.0  # unrated answers (question, quotes) are kept this long
+    retention_days: float = 90.0  # every stored row is deleted at this age; 0 keeps them
     discord_token: str = field(default="", repr=False)
     discord_guild_id: int | None = None
     discord_api_base: str = DISCORD_API_BASE
@@ -35,6 +42,14 @@ class Settings:
     slack_signing_secret: str = field(default="", repr=False)
     slack_app_token: str = field(default="", repr=False)
     slack_api_url: str = SLACK_API_URL
+    # Where HTTP servers listen (Slack HTTP mode, --metrics-port). Loopback by default:
+    # Slack only calls https URLs, so a TLS proxy or tunnel stands in front anyway.
+    host: str = "127.0.0.1"
+    http_threads: int = 8  # request threads of the HTTP server (acks; answers have their own)
+    http_timeout: float = 30.0  # seconds before an idle or stalled connection is closed
+    metrics_port: int | None = None  # /metrics and /healthz for Socket Mode and Discord
+    discord_shard_count: int | None = None  # None: one connection, no sharding
+    discord_shard_ids: tuple[int, ...] | None = None  # this process's shards (None: all)
 
     @classmethod
     def from_env(
@@ -62,21 +77,31 @@ class Settings:
             "index_kind": "QUOTEBOT_INDEX_KIND",
             "feedback_db": "QUOTEBOT_FEEDBACK_DB",
             "log_level": "QUOTEBOT_LOG_LEVEL",
+            "database_url": "QUOTEBOT_DATABASE_URL",
+            "user_hash_key": "QUOTEBOT_USER_HASH_KEY",
             "discord_token": "DISCORD_TOKEN",
             "discord_api_base": "DISCORD_API_BASE",
             "slack_bot_token": "SLACK_BOT_TOKEN",
             "slack_signing_secret": "SLACK_SIGNING_SECRET",
             "slack_app_token": "SLACK_APP_TOKEN",
             "slack_api_url": "SLACK_API_URL",
+            "host": "QUOTEBOT_HOST",
         }
         for attr, var in text_vars.items():
             if get(var):
                 values[attr] = get(var)
         number_vars = {
             "max_question_chars": ("QUOTEBOT_MAX_QUESTION_CHARS", int),
+            "max_file_mb": ("QUOTEBOT_MAX_FILE_MB", float),
+            "reload_seconds": ("QUOTEBOT_RELOAD_SECONDS", float),
             "cooldown_rate": ("QUOTEBOT_COOLDOWN_RATE", int),
             "cooldown_seconds": ("QUOTEBOT_COOLDOWN_SECONDS", float),
             "discord_guild_id": ("DISCORD_GUILD_ID", int),
+            "http_threads": ("QUOTEBOT_HTTP_THREADS", int),
+            "http_timeout": ("QUOTEBOT_HTTP_TIMEOUT", float),
+            "metrics_port": ("QUOTEBOT_METRICS_PORT", int),
+            "answer_ttl_hours": ("QUOTEBOT_ANSWER_TTL_HOURS", float),
+            "retention_days": ("QUOTEBOT_RETENTION_DAYS", float),
         }
         for attr, (var, kind) in number_vars.items():
             if get(var):
@@ -84,6 +109,10 @@ class Settings:
                     values[attr] = kind(get(var))
                 except ValueError:
                     raise ConfigError(f"{var} must be a number, got {get(var)!r}.") from None
+        if get("QUOTEBOT_DISCORD_SHARDS"):
+            values["discord_shard_ids"], values["discord_shard_count"] = parse_shards(
+                get("QUOTEBOT_DISCORD_SHARDS")
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         for f in fields(cls):
             if f.name in ("corpus", "index_dir", "feedback_db") and f.name in values:
@@ -99,10 +128,55 @@ class Settings:
             )
         if self.max_question_chars < 10:
             raise ConfigError("QUOTEBOT_MAX_QUESTION_CHARS must be at least 10.")
+        if not 0 < self.max_file_mb < float("inf"):
+            raise ConfigError("QUOTEBOT_MAX_FILE_MB must be a positive number of megabytes.")
+        if not 0 <= self.reload_seconds < float("inf"):
+            raise ConfigError("QUOTEBOT_RELOAD_SECONDS must be >= 0 (0 turns reloading off).")
         if self.cooldown_rate < 1 or self.cooldown_seconds < 0:
             raise ConfigError(
                 "QUOTEBOT_COOLDOWN_RATE must be >= 1 and QUOTEBOT_COOLDOWN_SECONDS >= 0."
             )
+        if not self.answer_ttl_hours > 0:
+            raise ConfigError("QUOTEBOT_ANSWER_TTL_HOURS must be more than 0.")
+        if not self.retention_days >= 0:
+            raise ConfigError("QUOTEBOT_RETENTION_DAYS must be 0 (keep) or more.")
+        if self.retention_days and self.retention_days * 24 < self.answer_ttl_hours:
+            raise ConfigError(
+                "QUOTEBOT_RETENTION_DAYS must not be shorter than QUOTEBOT_ANSWER_TTL_HOURS."
+            )
+        if self.http_threads < 1 or self.http_timeout <= 0:
+            raise ConfigError("QUOTEBOT_HTTP_THREADS must be >= 1 and QUOTEBOT_HTTP_TIMEOUT > 0.")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ConfigError("QUOTEBOT_METRICS_PORT must be a port number (0-65535).")
+        count, ids = self.discord_shard_count, self.discord_shard_ids
+        if count is not None and count < 1:
+            raise ConfigError("The Discord shard count must be at least 1.")
+        if ids is not None:
+            if count is None:
+                raise ConfigError(
+                    "Discord shard ids need a shard count (--shard-count or "
+                    "QUOTEBOT_DISCORD_SHARDS=ids/count, e.g. 0,1/4)."
+                )
+            if not ids or any(not 0 <= i < count for i in ids) or len(set(ids)) != len(ids):
+                raise ConfigError(
+                    f"Discord shard ids must be distinct numbers from 0 to {count - 1}, "
+                    f"got {','.join(map(str, ids))}."
+                )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured token and secret, for the log filter."""
+        values = (
+            self.discord_token,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+        )
+        return tuple(v for v in values if v)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
 
     @property
     def discord_configured(self) -> bool:
@@ -111,3 +185,21 @@ class Settings:
     @property
     def slack_configured(self) -> bool:
         return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
+
+
+def parse_shards(text: str) -> tuple[tuple[int, ...] | None, int]:
+    """``QUOTEBOT_DISCORD_SHARDS``: ``N`` (all N shards) or ``a,b/N`` (shards a and b of N)."""
+    ids_text, _, count_text = text.rpartition("/")
+    try:
+        count = int(count_text)
+        ids = parse_shard_ids(ids_text) if ids_text else None
+    except ValueError:
+        raise ConfigError(
+            f"QUOTEBOT_DISCORD_SHARDS takes N or ids/N (e.g. 4, or 0,1/4), got {text!r}."
+        ) from None
+    return ids, count
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """``"0,2"`` → ``(0, 2)``; ValueError when a part is not a number."""
+    return tuple(int(part) for part in text.split(",") if part.strip())

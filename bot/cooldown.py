@@ -1,53 +1,54 @@
-"""A per-user rate limit: at most ``rate`` questions in any ``per_seconds`` window."""
+"""A per-user rate limit: at most ``rate`` questions in any ``per_seconds`` window.
+
+The window is kept in the state store, so every replica counts a user's
+questions together.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.storage import Store
+
+
+def slide(
+    hits: Sequence[float], now: float, rate: int, per_seconds: float
+) -> tuple[list[float], float]:
+    """One request at ``now`` against the earlier ``hits`` (oldest first).
+
+    Returns the hits to keep and 0.0 when the request is within the limit (it
+    is then counted), else the hits unchanged but for expired ones and the
+    seconds until the oldest of them leaves the window.
+    """
+    kept = [t for t in hits if t > now - per_seconds]
+    if len(kept) >= rate:
+        return kept, kept[0] + per_seconds - now
+    return [*kept, now], 0.0
 
 
 class Cooldown:
-    """A sliding-window limiter, safe to share between threads and event loops.
+    """A sliding-window limiter over the shared store, safe from any thread.
 
     ``retry_after(user)`` both checks and records: it returns 0.0 and counts the
     request when the user is within the limit, otherwise the seconds until the
     oldest request in the window expires (and counts nothing).
     """
 
-    def __init__(
-        self, rate: int, per_seconds: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, store: Store, platform: str, rate: int, per_seconds: float) -> None:
         if rate < 1:
             raise ValueError("rate must be at least 1")
         if per_seconds < 0:
             raise ValueError("per_seconds must not be negative")
+        self.store = store
+        self.platform = platform
         self.rate = rate
         self.per_seconds = per_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._recent: dict[Hashable, deque[float]] = {}
 
-    def retry_after(self, user_key: Hashable) -> float:
+    def retry_after(self, user_id: Hashable) -> float:
         if self.per_seconds == 0:
             return 0.0
-        now = self._clock()
-        with self._lock:
-            self._forget_idle(now)
-            times = self._recent.setdefault(user_key, deque())
-            while times and times[0] <= now - self.per_seconds:
-                times.popleft()
-            if len(times) >= self.rate:
-                return times[0] + self.per_seconds - now
-            times.append(now)
-            return 0.0
-
-    def _forget_idle(self, now: float) -> None:
-        # Users who have not asked within the window hold no state, so the map
-        # stays as small as the set of recently active users.
-        if len(self._recent) < 1024:
-            return
-        idle = [key for key, times in self._recent.items() if times[-1] <= now - self.per_seconds]
-        for key in idle:
-            del self._recent[key]
+        # Keyed by the user's hash: the store never holds a raw user id.
+        key = "cooldown:" + self.store.hash_user(self.platform, str(user_id))
+        return self.store.retry_after(key, self.rate, self.per_seconds)

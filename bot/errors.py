@@ -11,6 +11,7 @@ __all__ = [
     "ModelError",
     "QuestionError",
     "QuotebotError",
+    "StorageError",
 ]
 
 
@@ -20,3 +21,7 @@ class ConfigError(QuotebotError):
 
 class QuestionError(QuotebotError):
     """The question cannot be answered as asked (empty, too long, ...)."""
+
+
+class StorageError(QuotebotError):
+    """The state store (SQLite file or PostgreSQL) cannot be reached or used."""

@@ -41,6 +41,12 @@ DISCORD_GUILD_REFUSED = (
     "Discord refused to register slash commands in guild {guild_id} (DISCORD_GUILD_ID); "
     "invite the bot there with the bot and applications.commands scopes, or unset it."
 )
+DISCORD_UNKNOWN_COMMAND = (
+    "I don't have a /{name} command (any more). Try /ask <question>, /sources or /help."
+)
+DISCORD_OUTDATED_COMMAND = (
+    "Discord sent /{name} in an outdated form; try again in a minute, or use /help."
+)
 SOURCES_TITLE = "Sources"
 NO_SOURCES = "No documents are indexed."
 MORE_CONTEXT = "More context"
@@ -89,3 +95,29 @@ SLACK_HELP = (
     "marked as such."
 )
 UNKNOWN_COMMAND = "Try /ask <question>, /sources or /help."
+
+# HTTP servers (Slack HTTP mode, --metrics-port)
+LISTEN_FAILED = (
+    "Cannot listen on {host}:{port} ({reason}); choose another {setting}, "
+    "or stop whatever holds that port."
+)
+
+# State store
+DATABASE_URL_INVALID = (
+    "QUOTEBOT_DATABASE_URL must be sqlite:///path or postgresql://user@host:port/db, got {url!r}."
+)
+DATABASE_UNREACHABLE = (
+    "Cannot reach the database at {url}; check that it is running and QUOTEBOT_DATABASE_URL."
+)
+DATABASE_BUSY = "The database is busy or unreachable right now; please try again in a moment."
+DATABASE_FILE_UNUSABLE = "Cannot open the SQLite database {path}: {reason}."
+USER_HASH_KEY_UNREADABLE = (
+    "Cannot read the user-id hash key in {path}; fix or delete the file, "
+    "or set QUOTEBOT_USER_HASH_KEY."
+)
+DATABASE_TOO_NEW = (
+    "The database schema is at version {version}, newer than this quotebot knows ({known}); "
+    "upgrade quotebot."
+)
+DB_VERSION = "Database schema at version {version} ({backend}: {where})."
+DB_UPGRADED = "Database schema upgraded from version {before} to {after} ({backend}: {where})."

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import io
 import logging
 import os
 import re
+import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,11 @@ ACCEPTED = ", ".join(SUFFIXES)
 MAX_TITLE_CHARS = 120
 
 Span = tuple[int, int]
+# ``progress(stage, done, total)``: a long stage of a build advanced.
+Progress = Callable[[str, int, int], None]
+READING = "Reading documents"
+# The setting that bounds a corpus file's size, named in the warning about a file over it.
+MAX_FILE_SETTING = "QUOTEBOT_MAX_FILE_MB"
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ def load_corpus(
     paths: Sequence[Path] | None = None,
     *,
     warn: Callable[[str], None] | None = None,
+    max_bytes: int | None = None,
+    progress: Progress | None = None,
 ) -> list[Document]:
     """Load every readable document under ``root`` (or under ``paths``), sorted by doc_id.
 
@@ -71,7 +80,9 @@ def load_corpus(
     hidden files and folders are left out. ``doc_id`` is the path relative to
     ``root`` with forward slashes; a path outside ``root`` is named from its own
     folder down (a file: its name). Files that cannot be read are skipped, each
-    with one call of ``warn`` naming it (default: a logging warning).
+    with one call of ``warn`` naming it (default: a logging warning); so are
+    symlink loops, FIFOs, sockets and devices (never opened) and files over
+    ``max_bytes``. ``progress(stage, done, total)`` is told as files are read.
 
     Raises :class:`CorpusError` when ``root`` (or a given path) does not exist,
     or when no readable document is found.
@@ -83,7 +94,15 @@ def load_corpus(
     seen_files: set[Path] = set()
     seen_ids: dict[str, Path] = {}
     skipped = 0
-    for path, doc_id in sorted(candidates, key=lambda c: c[1]):
+    candidates = sorted(candidates, key=lambda c: c[1])
+    for n, (path, doc_id) in enumerate(candidates):
+        if progress:
+            progress(READING, n, len(candidates))
+        refused = _refusal(path, max_bytes)
+        if refused:
+            warn(f"Skipping {path}: {refused}.")
+            skipped += 1
+            continue
         real = path.resolve()
         if real in seen_files:
             continue
@@ -101,6 +120,8 @@ def load_corpus(
             skipped += 1
             continue
         seen_ids[doc_id] = path
+    if progress:
+        progress(READING, len(candidates), len(candidates))
 
     if not documents:
         if skipped:
@@ -162,6 +183,39 @@ def _walk(folder: Path, base: Path, warn: Callable[[str], None]) -> Iterator[tup
             yield path, _doc_id(path, base)
 
 
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _refusal(path: Path, max_bytes: int | None) -> str | None:
+    """Why ``path`` must not be opened (a loop, a FIFO, too big...), or None when it may be.
+
+    Only ``stat`` is used: a FIFO is never opened, so it cannot hang the build.
+    """
+    try:
+        st = os.stat(path)  # follows a symlink to what it names
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop, not followed"
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            return "a symlink to nothing"
+        return f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((what for test, what in _SPECIAL_FILES if test(st.st_mode)), "special")
+        return f"{kind}, not a regular file; not opened"
+    if max_bytes is not None and st.st_size > max_bytes:
+        return (
+            f"{st.st_size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit "
+            f"({MAX_FILE_SETTING})"
+        )
+    return None
+
+
 def _is_within(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
@@ -207,9 +261,19 @@ def load_document(path: Path, doc_id: str) -> Document:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        # Non-blocking, so a FIFO put in place after the corpus walk cannot hang the build.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise CorpusError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CorpusError(f"{path}: not a regular file; not read.")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    finally:
+        os.close(fd)
 
 
 def _decode(path: Path, data: bytes, fallback: str | None = None) -> str:

@@ -22,3 +22,7 @@ class IndexUnavailableError(QuotebotError):
 
 class ModelError(QuotebotError):
     """The embedding model could not be loaded."""
+
+
+class IndexWriteError(QuotebotError):
+    """The index could not be written (disk full, no permission); the old one is intact."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -65,10 +66,17 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def split_document(doc: Document, doc_index: int) -> list[Sentence]:
-    """Every sentence of every paragraph of ``doc``, in reading order."""
+def split_document(
+    doc: Document, doc_index: int, *, paragraph_done: Callable[[], None] | None = None
+) -> list[Sentence]:
+    """Every sentence of every paragraph of ``doc``, in reading order.
+
+    ``paragraph_done()`` is called after each paragraph (a long document takes minutes).
+    """
     out: list[Sentence] = []
     for number, (p_start, p_end) in enumerate(doc.paragraphs, start=1):
         for s, e in sentence_spans(doc.text, p_start, p_end):
             out.append(Sentence(doc_index, number, s, e))
+        if paragraph_done:
+            paragraph_done()
     return out

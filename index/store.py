@@ -3,7 +3,9 @@
 Layout of the index folder::
 
     CURRENT                 name of the live generation (replaced atomically)
+    .lock                   held exclusively by the one process writing a generation
     gen-<time>-<random>/    one complete index
+        .readers            held shared by every process serving this generation
         manifest.json       format version, model, dimension, per-document hashes, build time
         documents.json      the documents (text, paragraphs, metadata)
         sentences.npy       (doc, paragraph, start, end) for each sentence
@@ -12,30 +14,38 @@ Layout of the index folder::
         bm25/               bm25s index over stemmed sentence words
         model/              the embedding model exported to ONNX, for torch-free queries
 
-A build writes a new generation folder completely, then points CURRENT at it
-with one atomic rename, then removes older generations. A crash at any point
+A build takes the folder's writer lock (a second build waits for it), writes a
+new generation folder completely and fsyncs it, then points CURRENT at it with
+one atomic rename, then removes the older generations that no process still
+reads (their ``.readers`` lock can be taken exclusively). A crash at any point
 leaves the previous index live.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
+import stat as stat_module
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from index import vectors as vector_index
-from index.documents import Document
-from index.errors import IndexUnavailableError, ModelError
+from index.documents import READING, Document, Progress
+from index.errors import IndexUnavailableError, IndexWriteError, ModelError
 from index.passages import Sentence, split_document
 from index.text import stems
 
@@ -43,7 +53,17 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
+WRITER_LOCK = ".lock"
+READERS_LOCK = ".readers"
 REBUILD_HINT = "run `quotebot index --rebuild` to rebuild it"
+# What a generation name looks like; anything else in CURRENT is not ours.
+_GENERATION_NAME = re.compile(r"gen-[0-9A-Za-z-]{1,64}")
+
+# The long stages of a build, as ``progress(stage, done, total)`` names them.
+SPLITTING = "Splitting sentences"
+EMBEDDING = "Embedding sentences"
+WRITING = "Writing the index"
+STAGES = (READING, SPLITTING, EMBEDDING, WRITING)
 
 
 def content_hash(doc: Document) -> str:
@@ -67,6 +87,14 @@ class CorpusIndex:
     manifest: dict[str, Any]
     folder: Path | None = None  # the generation folder it was loaded from
     _texts: list[str] | None = field(default=None, repr=False)
+    # A shared flock on folder/.readers; closed (so released) on release() or garbage collection.
+    _lease: BinaryIO | None = field(default=None, repr=False)
+
+    def release(self) -> None:
+        """Stop reading the generation on disk, so a later build may delete it."""
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.close()
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -112,11 +140,12 @@ def build_index(
     *,
     kind: str = "auto",
     previous: CorpusIndex | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> CorpusIndex:
     """Split, embed and index ``documents``; reuse ``previous`` vectors of unchanged documents.
 
-    ``progress(done, total)`` is called as sentences are embedded.
+    ``progress(stage, done, total)`` is called as documents are split and
+    sentences embedded.
     """
     documents = list(documents)
     reusable: dict[str, np.ndarray] = {}
@@ -130,8 +159,19 @@ def build_index(
     parts: list[np.ndarray | None] = []
     todo: list[str] = []
     hashes: dict[str, dict[str, Any]] = {}
+    paragraphs = sum(len(doc.paragraphs) for doc in documents)
+    split_so_far = 0
+
+    def paragraph_done() -> None:
+        nonlocal split_so_far
+        split_so_far += 1
+        if progress:
+            progress(SPLITTING, split_so_far, paragraphs)
+
+    if progress:
+        progress(SPLITTING, 0, paragraphs)
     for i, doc in enumerate(documents):
-        split = split_document(doc, i)
+        split = split_document(doc, i, paragraph_done=paragraph_done)
         rows.extend((s.doc, s.paragraph, s.start, s.end) for s in split)
         h = content_hash(doc)
         hashes[doc.doc_id] = {
@@ -154,8 +194,10 @@ def build_index(
         nonlocal done
         done += n
         if progress:
-            progress(done, total)
+            progress(EMBEDDING, done, total)
 
+    if progress:
+        progress(EMBEDDING, 0, total)
     fresh = embedder.encode(todo, progress=step) if todo else np.zeros((0, embedder.dim))
     pieces, cursor = [], 0
     for doc, part in zip(documents, parts, strict=True):
@@ -194,20 +236,150 @@ def build_index(
     )
 
 
-def _generation(folder: Path) -> Path | None:
+# --------------------------------------------------------------------------- locks
+
+
+class _WriterLock:
+    """One folder's writer lock: a thread lock inside this process, ``flock`` across processes."""
+
+    def __init__(self) -> None:
+        self.threads = threading.RLock()
+        self.fd: int | None = None
+        self.depth = 0
+
+
+_writers: dict[str, _WriterLock] = {}
+_writers_guard = threading.Lock()
+
+
+def _waiting(folder: Path) -> str:
+    return f"Another quotebot is writing the index in {folder}; waiting for it to finish…"
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path, *, notice: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Be the one process (and thread) writing ``folder``; wait for any other writer first.
+
+    ``notice`` is told once, in one line, when there is something to wait for.
+    Re-entrant within a thread. Readers are never blocked by it.
+    """
+    folder = Path(folder)
     try:
-        name = (folder / CURRENT).read_text().strip()
+        folder.mkdir(parents=True, exist_ok=True)
+        key = str(folder.resolve())
+    except OSError as exc:
+        raise _write_error(folder, exc) from exc
+    with _writers_guard:
+        lock = _writers.setdefault(key, _WriterLock())
+    if not lock.threads.acquire(blocking=False):
+        (notice or logger.info)(_waiting(folder))
+        lock.threads.acquire()
+    try:
+        if lock.depth == 0:
+            lock.fd = _flock_writer(folder, notice)
+        lock.depth += 1
+        try:
+            yield
+        finally:
+            lock.depth -= 1
+            if lock.depth == 0 and lock.fd is not None:
+                os.close(lock.fd)  # closing the descriptor releases the flock
+                lock.fd = None
+    finally:
+        lock.threads.release()
+
+
+def _flock_writer(folder: Path, notice: Callable[[str], None] | None) -> int:
+    try:
+        fd = os.open(folder / WRITER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise _write_error(folder, exc) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        (notice or logger.info)(_waiting(folder))
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _lease(gen: Path) -> BinaryIO | None:
+    """A shared lock on ``gen``'s readers file; None when the generation has none (or is gone).
+
+    A cleaner deletes a generation only while holding this lock exclusively, and
+    renames the folder away first: a reader that got the lock on a file that is no
+    longer at its path has lost the race and must look at CURRENT again.
+    """
+    path = gen / READERS_LOCK
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            raise FileNotFoundError(path)
+    except OSError:
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+# --------------------------------------------------------------------------- CURRENT
+
+
+def _read_pointer(path: Path) -> bytes:
+    """The bytes of a small regular file, without ever blocking on a FIFO or device."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _generation(folder: Path) -> Path | None:
+    """The live generation folder named by CURRENT; None when there is no CURRENT at all."""
+    corrupted = f"The index in {folder} is corrupted ({{what}}); {REBUILD_HINT}."
+    try:
+        raw = _read_pointer(folder / CURRENT)
     except FileNotFoundError:
         return None
+    except IsADirectoryError as exc:
+        raise IndexUnavailableError(corrupted.format(what="CURRENT is not a file")) from exc
     except OSError as exc:
-        raise IndexUnavailableError(f"Cannot read the index in {folder}; {REBUILD_HINT}.") from exc
-    if not name or "/" in name or name.startswith("."):
-        raise IndexUnavailableError(f"The index in {folder} is corrupted; {REBUILD_HINT}.")
-    return folder / name
+        raise IndexUnavailableError(
+            f"Cannot read the index in {folder} ({exc.strerror or exc}); {REBUILD_HINT}."
+        ) from exc
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        name = ""
+    if not _GENERATION_NAME.fullmatch(name):
+        raise IndexUnavailableError(corrupted.format(what="CURRENT does not name a generation"))
+    gen = folder / name
+    if gen.is_symlink() or not gen.is_dir():
+        raise IndexUnavailableError(corrupted.format(what=f"generation {name} is missing"))
+    return gen
+
+
+def current_generation(folder: Path) -> str | None:
+    """The name of the live generation (cheap: reads CURRENT only); None without an index.
+
+    Raises IndexUnavailableError when CURRENT is damaged.
+    """
+    gen = _generation(folder)
+    return None if gen is None else gen.name
 
 
 def exists(folder: Path) -> bool:
-    return (folder / CURRENT).exists()
+    return os.path.lexists(folder / CURRENT)
+
+
+# --------------------------------------------------------------------------- writing
 
 
 def save_index(
@@ -215,19 +387,60 @@ def save_index(
     folder: Path,
     *,
     export_model: Callable[[Path], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write ``index`` as a new generation of ``folder`` and make it live atomically.
 
     ``export_model(target)`` writes the ONNX model; when omitted, the previous
-    generation's export is reused if it was made from the same model.
+    generation's export is reused if it was made from the same model. Holds the
+    folder's writer lock meanwhile. A full disk or a permission problem raises
+    IndexWriteError (one line) and leaves the previous index live.
     """
     import bm25s  # noqa: F401  (fail before writing anything if missing)
 
-    folder.mkdir(parents=True, exist_ok=True)
+    with writer_lock(folder):
+        try:
+            live = _write_generation(index, folder, export_model, progress)
+        except OSError as exc:
+            raise _write_error(folder, exc) from exc
+        index.release()
+        index.folder = live
+        index._lease = _lease(live)  # this process serves it: no other build may delete it
+        _remove_stale(folder, keep=live.name)
+    return live
+
+
+def _write_error(folder: Path, exc: OSError) -> IndexWriteError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = "the disk is full"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = f"permission denied for {exc.filename or folder}"
+    else:
+        reason = exc.strerror or type(exc).__name__
+    return IndexWriteError(
+        f"Cannot write the index in {folder}: {reason}. The previous index, if any, is unchanged."
+    )
+
+
+def _write_generation(
+    index: CorpusIndex,
+    folder: Path,
+    export_model: Callable[[Path], None] | None,
+    progress: Progress | None,
+) -> Path:
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = folder / f".tmp-{name}"
+    steps = 8
+
+    def step(done: int) -> None:
+        if progress:
+            progress(WRITING, done, steps)
+
+    made: Path | None = tmp  # what to remove if this fails before CURRENT moves
     try:
+        step(0)
         tmp.mkdir()
+        (tmp / READERS_LOCK).touch()
         docs = [
             {
                 "doc_id": d.doc_id,
@@ -240,27 +453,43 @@ def save_index(
             for d in index.documents
         ]
         (tmp / "documents.json").write_text(json.dumps(docs, ensure_ascii=False))
+        step(1)
         np.save(tmp / "sentences.npy", index.sentences)
+        step(2)
         np.save(tmp / "vectors.npy", index.vectors)
+        step(3)
         vector_index.save(index.dense, tmp / "dense.faiss")
+        step(4)
         index.bm25.save(str(tmp / "bm25"), show_progress=False)
+        step(5)
         manifest = dict(index.manifest)
         manifest["query_backend"] = _place_model(folder, tmp / "model", manifest, export_model)
+        step(6)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         _fsync_tree(tmp)
+        step(7)
         live = folder / name
         os.rename(tmp, live)
+        made = live
+        _fsync_dir(folder)
         pointer = folder / f".{CURRENT}.{name}"
         pointer.write_text(name + "\n")
         _fsync_file(pointer)
-        os.replace(pointer, folder / CURRENT)  # the moment the new index goes live
+        current = folder / CURRENT
+        if current.is_dir() and not current.is_symlink():
+            # A folder cannot be replaced by a file: move the damaged one aside (cleaned below).
+            os.rename(current, folder / f".tmp-{CURRENT}-{secrets.token_hex(3)}")
+        os.replace(pointer, current)  # the moment the new index goes live
+        made = None
         _fsync_dir(folder)
+        step(8)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (folder / f".{CURRENT}.{name}").unlink()
         raise
-    index.folder = live
     index.manifest = manifest
-    _remove_old_generations(folder, keep=name)
     return live
 
 
@@ -295,16 +524,82 @@ def _place_model(
     try:
         export_model(target)
     except ModelError as exc:
-        logger.warning("Questions will be embedded with torch: %s", exc)
+        # The text only: a kept record must not keep this build's frames (and leases) alive.
+        logger.warning("Questions will be embedded with torch: %s", str(exc))
         shutil.rmtree(target, ignore_errors=True)
         return "torch"
     return "onnx"
 
 
-def _remove_old_generations(folder: Path, keep: str) -> None:
+def _remove_stale(folder: Path, keep: str) -> None:
+    """Delete what no one needs: unread old generations, temporary folders, stray pointers.
+
+    Runs under the writer lock, so no ``.tmp-`` folder or pointer belongs to a
+    build in progress.
+    """
     for child in folder.iterdir():
-        if child.name != keep and (child.name.startswith("gen-") or child.name.startswith(".tmp-")):
-            shutil.rmtree(child, ignore_errors=True)
+        name = child.name
+        if name == keep:
+            continue
+        try:
+            if name.startswith(".tmp-"):
+                _remove(child)
+            elif name.startswith(f".{CURRENT}."):
+                child.unlink()
+            elif _GENERATION_NAME.fullmatch(name) and child.is_dir() and not child.is_symlink():
+                _remove_generation(folder, child)
+        except OSError as exc:  # cleaning is best effort; the new index is already live
+            logger.warning("Could not remove %s: %s", child, exc.strerror or exc)
+
+
+def remove_unused(folder: Path) -> None:
+    """Delete the old generations no process reads any more, unless a build is running.
+
+    For a serving process that just let go of a generation. Never waits: a build
+    in progress cleans up when it finishes. Does nothing where it may not write.
+    """
+    try:
+        fd = os.open(folder / WRITER_LOCK, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        keep = current_generation(folder)
+        if keep is not None:
+            _remove_stale(folder, keep=keep)
+    except (OSError, IndexUnavailableError):
+        return  # a writer holds the lock, or CURRENT is damaged: leave it to the next build
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _remove_generation(folder: Path, gen: Path) -> None:
+    """Delete ``gen`` unless some process still holds a shared lease on it."""
+    try:
+        fd = os.open(gen / READERS_LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        fd = None  # made by an older quotebot, which took no leases
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                logger.debug("Keeping %s: a running quotebot still reads it.", gen.name)
+                return
+        # Renamed first, so a reader that finds it afterwards sees it gone at once.
+        doomed = folder / f".tmp-{gen.name}"
+        os.rename(gen, doomed)
+        shutil.rmtree(doomed)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
@@ -329,6 +624,9 @@ def _fsync_tree(root: Path) -> None:
         _fsync_dir(Path(dirpath))
 
 
+# --------------------------------------------------------------------------- reading
+
+
 def _read_manifest(gen: Path, quiet: bool = False) -> dict[str, Any] | None:
     try:
         manifest = json.loads((gen / "manifest.json").read_text())
@@ -350,10 +648,30 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 
 def load_index(folder: Path, *, model: str | None = None) -> CorpusIndex:
-    """Load the live index; refuse one built with another model or format."""
-    gen = _generation(folder)
-    if gen is None:
-        raise IndexUnavailableError(f"No index in {folder}; run `quotebot index` to build it.")
+    """Load the live index; refuse one built with another model or format.
+
+    The index holds a shared lease on its generation until :meth:`CorpusIndex.release`
+    (or until the process ends), so no build deletes it while it is served.
+    """
+    for _ in range(5):
+        gen = _generation(folder)
+        if gen is None:
+            raise IndexUnavailableError(f"No index in {folder}; run `quotebot index` to build it.")
+        lease = _lease(gen)
+        if lease is None and not gen.is_dir():
+            continue  # a build replaced and removed it in between: read CURRENT again
+        try:
+            index = _load_generation(folder, gen, model)
+        except BaseException:
+            if lease is not None:
+                lease.close()
+            raise
+        index._lease = lease
+        return index
+    raise IndexUnavailableError(f"The index in {folder} keeps changing; try again.")
+
+
+def _load_generation(folder: Path, gen: Path, model: str | None) -> CorpusIndex:
     manifest = _read_manifest(gen)
     assert manifest is not None
     version = manifest.get("format_version")

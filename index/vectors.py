@@ -119,7 +119,9 @@ def search(index: Any, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
 def save(index: Any, path: Path) -> None:
     import faiss
 
-    faiss.write_index(index, str(path))
+    # Serialised in memory and written by Python, so a full disk raises OSError
+    # (faiss.write_index reports it as a RuntimeError without the errno).
+    path.write_bytes(faiss.serialize_index(index).tobytes())
 
 
 def load(path: Path) -> Any:

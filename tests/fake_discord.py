@@ -16,9 +16,12 @@ Gateway (``/gateway``)
     HELLO (op 10), IDENTIFY (op 2; close 4004 for a wrong token), HEARTBEAT
     (op 1) answered by HEARTBEAT_ACK (op 11), RESUME (op 6), the READY dispatch,
     and INTERACTION_CREATE dispatches for slash commands (type 2) and button
-    clicks (type 3). Transport compression follows the ``compress`` query
-    parameter: ``zlib-stream`` (one zlib context, each message ending in a
-    Z_SYNC_FLUSH) or ``zstd-stream``.
+    clicks (type 3). Sharding: ``GET /gateway/bot`` recommends ``shards``, an
+    IDENTIFY may carry ``shard: [id, count]``, and a guild's interactions go only
+    to the session of its shard, ``(guild_id >> 22) % count``, as Discord routes
+    them (a session without ``shard`` is shard 0 of 1). Transport compression
+    follows the ``compress`` query parameter: ``zlib-stream`` (one zlib context,
+    each message ending in a Z_SYNC_FLUSH) or ``zstd-stream``.
 
 The fake runs its own event loop in a thread, so tests drive it with plain
 blocking calls and every wait is bounded by a timeout. It only binds 127.0.0.1.
@@ -102,7 +105,9 @@ class FakeDiscord:
         token: str = "fake-bot-token",
         heartbeat_interval_ms: int = 200,
         guild_id: int = 1_100_000_000_000_000_001,
+        shards: int = 1,
     ) -> None:
+        self.shards = shards  # the shard count GET /gateway/bot recommends
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.guild_id = str(guild_id)
@@ -124,11 +129,13 @@ class FakeDiscord:
         self.commands: dict[str | None, list[dict[str, Any]]] = {}  # guild id (None: global)
         self.interactions: dict[str, Interaction] = {}
         self.identify: dict[str, Any] | None = None
+        self.identifies: list[dict[str, Any]] = []  # every IDENTIFY payload, in order
         self.compression: str | None = None
         self.heartbeats: list[float] = []
         self.acks: list[float] = []
         self.gateway_closes: list[int] = []
         self.resumes = 0
+        self.session_shards: dict[str, tuple[int, int]] = {}  # session id -> [id, count]
 
         self._changed = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -227,8 +234,12 @@ class FakeDiscord:
         *,
         user_id: int = 4242,
         username: str = "asker",
+        guild_id: int | str | None = None,
     ) -> Interaction:
-        """Dispatch a slash command (interaction type 2) as if ``user_id`` typed it."""
+        """Dispatch a slash command (interaction type 2) as if ``user_id`` typed it.
+
+        ``guild_id`` (default: the fake's guild) chooses the guild, hence the shard.
+        """
         command = self._registered(name)
         types = {o["name"]: o["type"] for o in command.get("options", [])}
         data: dict[str, Any] = {
@@ -241,6 +252,18 @@ class FakeDiscord:
         }
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
+        guild = str(guild_id) if guild_id is not None else None
+        return self._dispatch_interaction(2, data, user_id, username, guild_id=guild)
+
+    def run_unregistered_command(
+        self, name: str, *, user_id: int = 4242, username: str = "asker"
+    ) -> Interaction:
+        """Dispatch ``/name`` though the bot never registered it.
+
+        Discord does this when a client still lists a command from an older
+        version of the bot (command lists are cached per client).
+        """
+        data = {"id": self._next_id(), "name": name, "type": 1, "options": []}
         return self._dispatch_interaction(2, data, user_id, username)
 
     def click(
@@ -275,7 +298,9 @@ class FakeDiscord:
         username: str,
         *,
         message: dict[str, Any] | None = None,
+        guild_id: str | None = None,
     ) -> Interaction:
+        guild = guild_id or self.guild_id
         user = {
             "id": str(user_id),
             "username": username,
@@ -289,12 +314,12 @@ class FakeDiscord:
             "application_id": self.application_id,
             "type": kind,
             "data": data,
-            "guild_id": self.guild_id,
+            "guild_id": guild,
             "channel_id": self.channel_id,
             "channel": {
                 "id": self.channel_id,
                 "type": 0,
-                "guild_id": self.guild_id,
+                "guild_id": guild,
                 "name": "general",
                 "position": 0,
                 "permission_overwrites": [],
@@ -325,7 +350,7 @@ class FakeDiscord:
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
+            "authorizing_integration_owners": {"0": guild},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -334,7 +359,7 @@ class FakeDiscord:
         interaction = Interaction(payload=payload, dispatched=time.monotonic())
         with self._changed:
             self.interactions[interaction.id] = interaction
-        self._call(self._broadcast("INTERACTION_CREATE", payload))
+        self._call(self._broadcast("INTERACTION_CREATE", payload, guild_id=guild))
         return interaction
 
     def _call(self, coro: Any) -> Any:
@@ -342,10 +367,14 @@ class FakeDiscord:
             raise RuntimeError("the fake Discord is not running")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
-    async def _broadcast(self, event: str, data: dict[str, Any]) -> None:
+    async def _broadcast(
+        self, event: str, data: dict[str, Any], *, guild_id: str | None = None
+    ) -> None:
         sessions = [s for s in self._sessions if s.ready]
+        if guild_id is not None:
+            sessions = [s for s in sessions if s.serves(guild_id)]
         if not sessions:
-            raise AssertionError("no bot is connected to the gateway")
+            raise AssertionError("no bot is connected to the gateway (for that guild's shard)")
         for session in sessions:
             await session.dispatch(event, data)
 
@@ -392,7 +421,7 @@ class FakeDiscord:
                 return _json(
                     {
                         "url": self.gateway_url,
-                        "shards": 1,
+                        "shards": self.shards,
                         "session_start_limit": {
                             "total": 1000,
                             "remaining": 999,
@@ -609,6 +638,7 @@ class _GatewaySession:
         self.compression = compression
         self.ready = False
         self.sequence = 0
+        self.shard: tuple[int, int] = (0, 1)  # [id, count] from IDENTIFY
         self.session_id = secrets.token_hex(16)
         self._send_lock = asyncio.Lock()
         self._zlib = zlib.compressobj() if compression == "zlib-stream" else None
@@ -617,6 +647,11 @@ class _GatewaySession:
             import zstandard
 
             self._zstd = zstandard.ZstdCompressor().compressobj()
+
+    def serves(self, guild_id: str) -> bool:
+        """Whether Discord would send this guild's events to this session."""
+        shard_id, count = self.shard
+        return (int(guild_id) >> 22) % count == shard_id
 
     async def run(self) -> None:
         await self.send({"op": 10, "d": {"heartbeat_interval": self.fake.heartbeat_interval_ms}})
@@ -639,6 +674,7 @@ class _GatewaySession:
                     await self.ws.close(code=4004, message=b"Authentication failed.")
                     return
                 self.ready = True
+                self.shard = self.fake.session_shards.get(payload["d"].get("session_id"), (0, 1))
                 self.fake.resumes += 1
                 await self.dispatch("RESUMED", {})
                 self.fake.notify()
@@ -648,6 +684,14 @@ class _GatewaySession:
             await self.ws.close(code=4004, message=b"Authentication failed.")
             return
         self.fake.identify = data
+        self.fake.identifies.append(data)
+        if "shard" in data:
+            shard_id, count = (int(x) for x in data["shard"])
+            if not 0 <= shard_id < count:
+                await self.ws.close(code=4010, message=b"Invalid shard.")
+                return
+            self.shard = (shard_id, count)
+        self.fake.session_shards[self.session_id] = self.shard
         ready = {
             "v": 10,
             "user": {**self.fake.bot_user, "verified": True, "mfa_enabled": False},

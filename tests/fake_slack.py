@@ -16,10 +16,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.error import HTTPError
 from urllib.parse import parse_qsl
+from urllib.request import ProxyHandler, Request, build_opener
 
 import pytest
 from aiohttp import WSMsgType, web
+from slack_sdk.signature import SignatureVerifier
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -356,3 +359,42 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch, service: Any) -> Iterator[Non
     before = set(threading.enumerate())
     yield
     assert threads_left_behind(before) == []
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    seconds: float
+
+
+def signed_post(
+    url: str,
+    body: str,
+    content_type: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """POST ``body`` to ``url`` signed the way Slack signs requests."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    request = Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+            **(headers or {}),
+        },
+    )
+    opener = build_opener(ProxyHandler({}))
+    start = time.monotonic()
+    try:
+        with opener.open(request, timeout=10) as response:
+            return Reply(response.status, response.read().decode(), time.monotonic() - start)
+    except HTTPError as error:
+        return Reply(error.code, error.read().decode(), time.monotonic() - start)

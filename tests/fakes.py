@@ -36,3 +36,8 @@ class FakeEmbedder:
         if progress:
             progress(len(texts))
         return out
+
+
+def fake_factory(name: str) -> FakeEmbedder:
+    """An ``embedder_factory`` for bot.app: the fake embedder whatever the model name."""
+    return FakeEmbedder()

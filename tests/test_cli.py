@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import queue
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +222,184 @@ def test_questions_worded_by_readers_are_answered_or_declined(built):
             assert answer["abstained"], f"answered an off-topic question: {case['question']!r}"
     answerable = sum(1 for c in cases if c["answers"])
     assert answered_right >= 23, f"{answered_right}/{answerable}; missed: {missed}"
+
+
+# --------------------------------------------------------------------------- a running bot
+
+
+def own_copy(built: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The built environment with a corpus and index of the test's own."""
+    env = dict(built, **extra)
+    for name in ("QUOTEBOT_CORPUS", "QUOTEBOT_INDEX_DIR"):
+        copy = tmp_path / Path(built[name]).name
+        shutil.copytree(built[name], copy)
+        env[name] = str(copy)
+    return env
+
+
+class Lines:
+    """The stdout of a running process, line by line, with a bounded wait for each."""
+
+    def __init__(self, stream: Any) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.queue.put(line)
+
+    def until(self, marker: str, timeout: float = 120) -> str:
+        seen = []
+        deadline = time.monotonic() + timeout
+        while not seen or marker not in seen[-1]:
+            seen.append(self.queue.get(timeout=max(0.1, deadline - time.monotonic())))
+        return "".join(seen)
+
+
+def test_a_running_chat_answers_from_a_document_indexed_beside_it(built, tmp_path):
+    env = own_copy(built, tmp_path, QUOTEBOT_RELOAD_SECONDS="0.5", PYTHONUNBUFFERED="1")
+    question = "What is the name of the zoo's new panda?\n"
+    chat = subprocess.Popen(
+        [*QUOTEBOT, "chat"],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert chat.stdin is not None
+    try:
+        lines = Lines(chat.stdout)
+        chat.stdin.write(question)
+        chat.stdin.flush()
+        assert "Bao Bao" not in lines.until("Confidence:")
+
+        (Path(env["QUOTEBOT_CORPUS"]) / "zoo.txt").write_text(
+            "Zoo news\n\nThe zoo's new panda is named Bao Bao.\n"
+        )
+        assert run(["index"], env).returncode == 0
+        indexed = time.monotonic()
+        while True:
+            chat.stdin.write(question)
+            chat.stdin.flush()
+            if "Bao Bao" in lines.until("Confidence:"):
+                break
+            assert time.monotonic() - indexed < 10, "the running chat did not pick up the index"
+            time.sleep(0.5)
+        chat.stdin.close()
+        assert chat.wait(timeout=30) == 0
+    finally:
+        chat.kill()
+        chat.wait()
+
+
+def test_garbage_in_current_is_one_line_and_rebuild_repairs_it(built, tmp_path):
+    env = own_copy(built, tmp_path)
+    (Path(env["QUOTEBOT_INDEX_DIR"]) / "CURRENT").write_bytes(b"\xff\xfe\x1b[2J\x00garbage")
+
+    result = run(["ask", "How did the council vote?"], env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "quotebot index --rebuild" in result.stderr
+    assert "\x1b" not in result.stderr
+
+    rebuilt = run(["index", "--rebuild"], env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    answer = json.loads(run(["ask", "--json", "How did the council vote?"], env).stdout)
+    assert "10-0 vote" in answer["quotes"][0]["text"]
+
+
+def test_verbose_index_logs_each_stage_when_not_on_a_terminal(built, tmp_path):
+    env = own_copy(built, tmp_path)
+    quiet = run(["index"], env)
+    assert quiet.returncode == 0 and "Reading documents" not in quiet.stderr
+
+    result = run(["-v", "index"], env)
+    assert result.returncode == 0, result.stderr
+    for line in (
+        "Reading documents: 1 of 1",
+        "Splitting sentences: 13 of 13",
+        "Embedding sentences: 0 of 0",
+        "Writing the index: 8 of 8",
+    ):
+        assert line in result.stderr
+
+
+def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[int, str]:
+    """Run ``argv`` on a pseudo-terminal, press ``keys`` at its first prompt; (status, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes the program, on the terminal
+        os.chdir(ROOT)
+        # As in an interactive shell, even when the tests run in the background
+        # (where SIGINT is ignored, and an ignored signal is inherited).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.execvpe(argv[0], argv, env)
+    output = b""
+    deadline = time.monotonic() + 120
+    pressed = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the terminal closed: the program ended
+                break
+            if not chunk:
+                break
+            output += chunk
+        if not pressed and b"> " in output:
+            os.write(fd, keys)
+            pressed = True
+    ended, status = os.waitpid(pid, os.WNOHANG)
+    grace = time.monotonic() + 10
+    while not ended and pressed and time.monotonic() < grace:
+        time.sleep(0.1)
+        ended, status = os.waitpid(pid, os.WNOHANG)
+    if not ended:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(fd)
+    text = output.decode(errors="replace")
+    assert pressed and ended, f"still running after Ctrl-C: {text}"
+    return os.waitstatus_to_exitcode(status), text
+
+
+def test_ctrl_c_ends_the_terminal_chat_with_status_0(built):
+    status, output = in_a_terminal([*QUOTEBOT, "chat"], built, b"\x03")
+    assert status == 0, output
+    assert "Traceback" not in output
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "quotebot").exists(), reason="no .venv")
+def test_ctrl_c_in_make_run_is_not_reported_as_an_error(built):
+    env = {k: v for k, v in built.items() if not k.startswith("MAKE")}
+    # -o: never reinstall .venv from a test, whatever the timestamps say.
+    make = ["make", "-s", "-C", str(ROOT), "-o", ".venv/.installed", "run"]
+    _, output = in_a_terminal(make, env, b"\x03")
+    assert "Error 130" not in output and "make: ***" not in output, output
+    assert "Traceback" not in output
+
+
+def test_two_index_commands_at_once_both_succeed_and_leave_an_index_that_answers(built, tmp_path):
+    env = own_copy(built, tmp_path)
+    env["QUOTEBOT_INDEX_DIR"] = str(tmp_path / "fresh-index")  # nothing to reuse: both must build
+    builds = [
+        subprocess.Popen(
+            [*QUOTEBOT, "index"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [b.communicate(timeout=600) for b in builds]
+    for b, (out, err) in zip(builds, results, strict=True):
+        assert b.returncode == 0, err
+        assert "Indexed 1 document(s)" in out and "Traceback" not in err
+    # Whichever came second waited for the first and reused its vectors and model export.
+    assert any("1 unchanged" in out and "queries via onnx" in out for out, _ in results)
+
+    answer = json.loads(run(["ask", "--json", "How did the council vote?"], env).stdout)
+    assert "10-0 vote" in answer["quotes"][0]["text"]

@@ -1,4 +1,4 @@
-"""Settings from the environment, .env and flags; feedback store; shared rendering."""
+"""Settings from the environment, .env and flags; shared rendering."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
 
 
 def test_environment_then_flags(tmp_path: Path):
@@ -37,6 +35,8 @@ def test_secrets_never_appear_in_repr():
             "SLACK_BOT_TOKEN": "xoxb-secret",
             "SLACK_SIGNING_SECRET": "sign-secret",
             "SLACK_APP_TOKEN": "xapp-secret",
+            "QUOTEBOT_DATABASE_URL": "postgresql://bot:db-secret@db.example:5432/quotebot",
+            "QUOTEBOT_USER_HASH_KEY": "key-secret",
         }
     )
     text = repr(settings) + str(settings)
@@ -50,6 +50,15 @@ def test_secrets_never_appear_in_repr():
         ({"QUOTEBOT_MAX_QUESTION_CHARS": "lots"}, "QUOTEBOT_MAX_QUESTION_CHARS"),
         ({"DISCORD_GUILD_ID": "my-guild"}, "DISCORD_GUILD_ID"),
         ({"QUOTEBOT_INDEX_KIND": "tree"}, "QUOTEBOT_INDEX_KIND"),
+        ({"QUOTEBOT_ANSWER_TTL_HOURS": "a day"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
+        ({"QUOTEBOT_ANSWER_TTL_HOURS": "0"}, "QUOTEBOT_ANSWER_TTL_HOURS"),
+        ({"QUOTEBOT_RETENTION_DAYS": "-1"}, "QUOTEBOT_RETENTION_DAYS"),
+        ({"QUOTEBOT_RETENTION_DAYS": "1", "QUOTEBOT_ANSWER_TTL_HOURS": "48"}, "RETENTION"),
+        ({"QUOTEBOT_MAX_FILE_MB": "big"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_MAX_FILE_MB": "0"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_MAX_FILE_MB": "inf"}, "QUOTEBOT_MAX_FILE_MB"),
+        ({"QUOTEBOT_RELOAD_SECONDS": "-1"}, "QUOTEBOT_RELOAD_SECONDS"),
+        ({"QUOTEBOT_RELOAD_SECONDS": "nan"}, "QUOTEBOT_RELOAD_SECONDS"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):
@@ -57,33 +66,18 @@ def test_malformed_values_name_the_variable(env, variable):
         Settings.from_env(env)
 
 
-def _answer() -> Answer:
-    quote = Quote("Some text.", "a.md", "A", 1, 0, 10, 1.0)
-    return Answer("Why?", (quote,), False, 0.9)
+def test_keeping_times_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {"QUOTEBOT_ANSWER_TTL_HOURS": "2.5", "QUOTEBOT_RETENTION_DAYS": "0"}, dotenv=False
+    )
+    assert (settings.answer_ttl_hours, settings.retention_days) == (2.5, 0)
 
 
-def test_one_vote_per_user_per_answer_and_it_can_change(tmp_path: Path):
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    answer = _answer()
-    store.remember(answer, "discord")
-    assert store.vote(answer.id, "discord", "user-1", "up")
-    assert store.vote(answer.id, "discord", "user-1", "down")
-    assert store.vote(answer.id, "discord", "user-2", "up")
-    votes = store.votes()
-    assert sorted(v.vote for v in votes) == ["down", "up"]
-    assert all(v.question == "Why?" and v.quote_ids == ("a.md:0-10",) for v in votes)
-    assert all("user-1" not in v.user_hash for v in votes)
-
-
-def test_votes_survive_a_restart_and_unknown_answers_are_refused(tmp_path: Path):
-    path = tmp_path / "feedback.sqlite3"
-    answer = _answer()
-    first = FeedbackStore(path)
-    first.remember(answer, "slack")
-    first.close()
-    again = FeedbackStore(path)
-    assert again.vote(answer.id, "slack", "U1", "up")
-    assert not again.vote("no-such-answer", "slack", "U1", "up")
+def test_file_size_limit_and_reload_interval_come_from_the_environment():
+    settings = Settings.from_env({"QUOTEBOT_MAX_FILE_MB": "0.5", "QUOTEBOT_RELOAD_SECONDS": "0"})
+    assert settings.max_file_bytes == 512 * 1024
+    assert settings.reload_seconds == 0
+    assert Settings.from_env({}).max_file_bytes == 20 * 1024 * 1024
 
 
 def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():
@@ -91,3 +85,32 @@ def test_truncate_cuts_on_a_word_boundary_with_an_ellipsis():
     cut = render.truncate(text, 17)
     assert cut == "alpha beta gamma…" and len(cut) <= 17
     assert render.truncate(text, 100) == text
+
+
+def test_http_settings_come_from_the_environment_and_flags_win():
+    env = {
+        "QUOTEBOT_HOST": "0.0.0.0",
+        "QUOTEBOT_HTTP_THREADS": "4",
+        "QUOTEBOT_HTTP_TIMEOUT": "12.5",
+        "QUOTEBOT_METRICS_PORT": "9100",
+    }
+    settings = Settings.from_env(env, dotenv=False)
+    assert (settings.host, settings.http_threads, settings.http_timeout) == ("0.0.0.0", 4, 12.5)
+    assert settings.metrics_port == 9100
+    assert Settings.from_env(env, dotenv=False, host="127.0.0.1").host == "127.0.0.1"
+    assert Settings.from_env({}, dotenv=False).host == "127.0.0.1"  # loopback by default
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"QUOTEBOT_HTTP_THREADS": "0"}, "QUOTEBOT_HTTP_THREADS"),
+        ({"QUOTEBOT_HTTP_TIMEOUT": "soon"}, "QUOTEBOT_HTTP_TIMEOUT"),
+        ({"QUOTEBOT_METRICS_PORT": "70000"}, "QUOTEBOT_METRICS_PORT"),
+        ({"QUOTEBOT_METRICS_PORT": "metrics"}, "QUOTEBOT_METRICS_PORT"),
+    ],
+)
+def test_malformed_http_settings_name_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable) as error:
+        Settings.from_env(env, dotenv=False)
+    assert "\n" not in str(error.value)

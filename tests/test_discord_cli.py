@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -87,3 +88,62 @@ def test_quotebot_run_discord_without_a_token_is_one_line(environment):
     assert result.returncode != 0
     assert "DISCORD_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_quotebot_run_discord_serves_metrics_and_health_on_metrics_port(
+    environment, fake, tmp_path
+):
+    import re
+    import threading
+    import time
+    from urllib.request import ProxyHandler, build_opener
+
+    env = {**environment, "DISCORD_TOKEN": fake.token, "DISCORD_API_BASE": fake.api_base}
+    # A store of its own: every fake Discord numbers its interactions alike, and the
+    # store remembers interaction ids already handled.
+    env["QUOTEBOT_FEEDBACK_DB"] = str(tmp_path / "state.sqlite3")
+    bot = subprocess.Popen(
+        [*QUOTEBOT, "run", "discord", "--metrics-port", "0"],
+        env=env,
+        cwd=Path(environment["QUOTEBOT_CORPUS"]).parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(bot.stderr), daemon=True)
+    reader.start()
+
+    def port() -> int | None:
+        for line in list(lines):
+            found = re.search(r"Metrics and health on http://127\.0\.0\.1:(\d+)/metrics", line)
+            if found:
+                return int(found.group(1))
+        return None
+
+    opener = build_opener(ProxyHandler({}))
+    try:
+        fake.wait_for(lambda: fake.ready_sessions() > 0 or bot.poll() is not None, timeout=120)
+        assert bot.poll() is None, "".join(lines)
+        deadline = time.monotonic() + 10
+        while port() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert port() is not None, "".join(lines)
+        interaction = fake.run_command("ask", {"question": "How did the council vote?"})
+        fake.wait_for(lambda: interaction.answered, timeout=30)
+        with opener.open(f"http://127.0.0.1:{port()}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        with opener.open(f"http://127.0.0.1:{port()}/healthz", timeout=10) as response:
+            health = json.loads(response.read())
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(timeout=30)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    reader.join(5)
+
+    assert 'quotebot_questions_total{outcome="answered",platform="discord"} 1.0' in metrics
+    assert health["status"] == "ok" and health["index"]["generation"]
+    assert health["database"] == {"backend": "sqlite", "reachable": True}
+    assert bot.returncode == 0, "".join(lines)

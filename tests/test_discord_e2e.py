@@ -31,7 +31,8 @@ from bot.adapters.discord_bot import run, serve
 from bot.answers import Answer
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import FeedbackStore
+from bot.metrics import Metrics
+from bot.storage import Store, open_store
 
 DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE = 5, 4
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
@@ -75,10 +76,16 @@ class BotThread(threading.Thread):
     """``bot.adapters.discord_bot.serve`` in its own thread and event loop; :meth:`stop` ends it."""
 
     def __init__(
-        self, settings: Settings, service: Any, feedback: FeedbackStore, fake: FakeDiscord
+        self,
+        settings: Settings,
+        service: Any,
+        feedback: Store,
+        fake: FakeDiscord,
+        metrics: Metrics | None = None,
     ):
         super().__init__(name="discord-bot", daemon=True)
         self.settings, self.service, self.feedback, self.fake = settings, service, feedback, fake
+        self.metrics = metrics
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stop_event: asyncio.Event | None = None
         self.error: BaseException | None = None
@@ -87,7 +94,13 @@ class BotThread(threading.Thread):
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
             self.stop_event = asyncio.Event()
-            await serve(self.settings, self.service, self.feedback, stop=self.stop_event)
+            await serve(
+                self.settings,
+                self.service,
+                self.feedback,
+                stop=self.stop_event,
+                metrics=self.metrics,
+            )
 
         try:
             asyncio.run(main())
@@ -132,8 +145,8 @@ def fake() -> Iterator[FakeDiscord]:
 
 
 @pytest.fixture
-def feedback(tmp_path: Path) -> Iterator[FeedbackStore]:
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+def feedback(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     yield store
     store.close()
 
@@ -151,9 +164,14 @@ def settings_for(fake: FakeDiscord, tmp_path: Path, **overrides: Any) -> Setting
 
 @contextmanager
 def running_bot(
-    fake: FakeDiscord, service: Any, feedback: FeedbackStore, settings: Settings
+    fake: FakeDiscord,
+    service: Any,
+    feedback: Store,
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
 ) -> Iterator[BotThread]:
-    bot = BotThread(settings, service, feedback, fake)
+    bot = BotThread(settings, service, feedback, fake, metrics)
     bot.start()
     try:
         fake.wait_for(lambda: bot.error is not None or fake.ready_sessions() > 0)
@@ -165,9 +183,7 @@ def running_bot(
 
 
 @pytest.fixture
-def bot(
-    fake: FakeDiscord, service: Any, feedback: FeedbackStore, tmp_path: Path
-) -> Iterator[BotThread]:
+def bot(fake: FakeDiscord, service: Any, feedback: Store, tmp_path: Path) -> Iterator[BotThread]:
     with running_bot(fake, service, feedback, settings_for(fake, tmp_path)) as running:
         yield running
 
@@ -477,7 +493,7 @@ sys.path.insert(0, {tests!r})
 from fakes import FakeEmbedder
 from bot.config import Settings
 from bot.adapters.discord_bot import run
-from bot.feedback import FeedbackStore
+from bot.storage import open_store
 from bot.service import QuoteService
 from index.documents import load_corpus
 from index.search import Searcher
@@ -486,7 +502,7 @@ from index.store import build_index
 index = build_index(load_corpus(Path("corpus")), FakeEmbedder())
 service = QuoteService(index, Searcher(index, FakeEmbedder()))
 settings = Settings(discord_token={token!r}, discord_api_base={api!r})
-run(settings, service, FeedbackStore(Path({db!r})))
+run(settings, service, open_store(None, sqlite_path=Path({db!r})))
 print("clean exit")
 """
 
@@ -517,3 +533,26 @@ def test_sigterm_stops_a_running_bot_cleanly(fake, tmp_path):
     assert child.returncode == 0, err
     assert "clean exit" in out
     assert "Traceback" not in err
+
+
+def test_an_unknown_command_gets_a_clear_private_reply_and_no_error_log(fake, bot, caplog):
+    caplog.set_level(logging.INFO)
+    interaction = fake.run_unregistered_command("summarize")
+    fake.wait_for(lambda: interaction.answered)
+
+    reply = interaction.original
+    assert reply["flags"] & EPHEMERAL
+    assert reply["content"] == messages.DISCORD_UNKNOWN_COMMAND.format(name="summarize")
+    assert messages.GENERIC_ERROR not in reply["content"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_ask_without_its_question_option_asks_for_a_question(fake, bot, caplog):
+    caplog.set_level(logging.INFO)
+    interaction = fake.run_command("ask", {})
+    fake.wait_for(lambda: interaction.answered)
+
+    reply = interaction.original
+    assert reply["flags"] & EPHEMERAL
+    assert reply["content"] == messages.EMPTY_QUESTION
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

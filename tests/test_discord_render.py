@@ -1,14 +1,11 @@
-"""Discord renderings within Discord's limits, button ids, and the per-user cooldown."""
+"""Discord renderings within Discord's limits, and button ids."""
 
 from __future__ import annotations
-
-import pytest
 
 from bot import messages
 from bot.adapters import discord_views as views
 from bot.adapters.discord_bot import answer_view
 from bot.answers import Answer, Context, Quote, SourceInfo
-from bot.cooldown import Cooldown
 
 TITLE = "Denver City Council passes ordinance"
 WORDS = "the council voted on the ordinance after a long debate about federal funding "
@@ -128,39 +125,3 @@ def test_context_shows_the_quote_in_bold_between_its_neighbours():
 
 def test_content_respects_the_message_limit():
     assert len(views.content("word " * 1000)) <= views.CONTENT_LIMIT
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_cooldown_allows_rate_per_window_then_says_how_long_to_wait():
-    clock = Clock()
-    cooldown = Cooldown(2, 60, clock=clock)
-
-    assert cooldown.retry_after("ann") == 0
-    clock.now += 10
-    assert cooldown.retry_after("ann") == 0
-    assert cooldown.retry_after("ann") == pytest.approx(50)
-    assert cooldown.retry_after("bob") == 0  # other users are not affected
-    clock.now += 50
-    assert cooldown.retry_after("ann") == 0  # the first question left the window
-
-
-def test_denied_requests_do_not_extend_the_wait():
-    clock = Clock()
-    cooldown = Cooldown(1, 30, clock=clock)
-    cooldown.retry_after("ann")
-    for _ in range(5):
-        clock.now += 5
-        cooldown.retry_after("ann")
-    assert cooldown.retry_after("ann") == pytest.approx(5)
-
-
-def test_a_zero_window_never_limits():
-    cooldown = Cooldown(1, 0)
-    assert all(cooldown.retry_after("ann") == 0 for _ in range(10))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from index.documents import SUFFIXES, Document, load_corpus, load_document
+from index.documents import READING, SUFFIXES, Document, load_corpus, load_document
 from index.errors import CorpusError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -482,3 +486,108 @@ def test_paragraph_of_numbers_paragraphs_from_one() -> None:
         doc.paragraph_of(gap)
     with pytest.raises(ValueError):
         doc.paragraph_of(len(doc.text) + 5)
+
+
+# --------------------------------------------------------------------------- hostile corpora
+
+
+def _load_within(seconds: float, *args: Any, **kwargs: Any) -> list[Document]:
+    """load_corpus, failing the test instead of hanging when something blocks."""
+    outcome: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(load_corpus(*args, **kwargs)), daemon=True
+    )
+    worker.start()
+    worker.join(seconds)
+    assert outcome, f"load_corpus did not return within {seconds} s"
+    return outcome[0]
+
+
+def test_symlink_loops_fifos_sockets_and_devices_are_skipped_never_opened(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "good.txt").write_text("A readable document.\n", encoding="utf-8")
+    os.symlink("loop-b.txt", tmp_path / "loop-a.txt")
+    os.symlink("loop-a.txt", tmp_path / "loop-b.txt")
+    os.symlink("self.md", tmp_path / "self.md")
+    os.mkfifo(tmp_path / "x.txt")  # opening it for reading would wait for a writer forever
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "sock.md"))
+    os.symlink("/dev/zero", tmp_path / "zero.txt")  # a device: reading it never ends
+    os.symlink("missing.txt", tmp_path / "dangling.txt")
+    warnings: list[str] = []
+    try:
+        docs = _load_within(20, tmp_path, warn=warnings.append)
+    finally:
+        server.close()
+
+    assert [d.doc_id for d in docs] == ["good.txt"]
+    named = {
+        "loop-a.txt": "symlink loop",
+        "loop-b.txt": "symlink loop",
+        "self.md": "symlink loop",
+        "x.txt": "FIFO",
+        "sock.md": "socket",
+        "zero.txt": "device",
+        "dangling.txt": "symlink to nothing",
+    }
+    assert len(warnings) == len(named), warnings
+    for name, what in named.items():
+        [line] = [w for w in warnings if f"{name}:" in w]
+        assert what in line, line
+    assert all("\n" not in line for line in warnings)
+
+
+def test_a_fifo_given_by_path_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("A readable document.\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.md")
+    warnings: list[str] = []
+
+    docs = _load_within(
+        20, tmp_path, [tmp_path / "good.txt", tmp_path / "pipe.md"], warn=warnings.append
+    )
+
+    assert [d.doc_id for d in docs] == ["good.txt"]
+    assert len(warnings) == 1 and "pipe.md" in warnings[0] and "FIFO" in warnings[0]
+
+
+def test_load_document_refuses_a_fifo_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "late.txt")
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_document(tmp_path / "late.txt", "late.txt")
+        except CorpusError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert errors and "not a regular file" in str(errors[0])
+
+
+def test_a_file_over_the_size_limit_is_skipped_naming_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "small.txt").write_text("A small document.\n", encoding="utf-8")
+    (tmp_path / "huge.txt").write_text("Words and more words.\n" * 100_000, encoding="utf-8")
+    warnings: list[str] = []
+
+    docs = load_corpus(tmp_path, warn=warnings.append, max_bytes=1024 * 1024)
+
+    assert [d.doc_id for d in docs] == ["small.txt"]
+    [line] = warnings
+    assert "huge.txt" in line and "QUOTEBOT_MAX_FILE_MB" in line and "2.1 MB" in line
+    assert [d.doc_id for d in load_corpus(tmp_path, warn=warnings.append)] == [
+        "huge.txt",
+        "small.txt",
+    ]
+
+
+def test_reading_reports_progress_per_file(tmp_path: Path) -> None:
+    for n in range(3):
+        (tmp_path / f"doc{n}.txt").write_text(f"Document {n}.\n", encoding="utf-8")
+    seen: list[tuple[str, int, int]] = []
+
+    load_corpus(tmp_path, progress=lambda *step: seen.append(step))
+
+    assert seen == [(READING, n, 3) for n in range(4)]

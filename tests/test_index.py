@@ -171,3 +171,14 @@ def test_killed_rebuild_never_breaks_the_live_index(tmp_path):
 def test_missing_index_says_how_to_build(tmp_path):
     with pytest.raises(IndexUnavailableError, match="quotebot index"):
         store.load_index(tmp_path / "nowhere")
+
+
+def test_a_build_reports_splitting_by_paragraph_and_embedding_by_sentence(seed_documents):
+    seen: list[tuple[str, int, int]] = []
+
+    index = store.build_index(seed_documents, FakeEmbedder(), progress=lambda *s: seen.append(s))
+
+    splitting = [s for s in seen if s[0] == store.SPLITTING]
+    assert splitting == [(store.SPLITTING, n, 13) for n in range(14)]
+    embedding = [s for s in seen if s[0] == store.EMBEDDING]
+    assert embedding[0] == (store.EMBEDDING, 0, len(index)) and embedding[-1][1] == len(index)

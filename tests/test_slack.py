@@ -29,14 +29,15 @@ from fake_slack import (
     SIGNING_SECRET,
     USER,
     FakeSlack,
+    Reply,
     button_click,
     button_value,
     loopback_only,  # noqa: F401  (an autouse fixture: every test talks to loopback only)
     mention_event,
+    signed_post,
     slash_command,
     texts,
 )
-from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
 from bot.adapters.slack_blocks import (
@@ -51,9 +52,9 @@ from bot.adapters.slack_bot import SlackBot, run
 from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import FeedbackStore
 from bot.render import shown_quotes
 from bot.service import QuoteService
+from bot.storage import Store, open_store
 
 QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"
@@ -72,50 +73,16 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
 
 
 @dataclass
-class Reply:
-    status: int
-    body: str
-    seconds: float
-
-
-@dataclass
 class Running:
     fake: FakeSlack
     bot: SlackBot
-    feedback: FeedbackStore
+    feedback: Store
     url: str
     stop: Any  # stops the server and waits for every answer in flight
 
-    def post(
-        self,
-        body: str,
-        content_type: str,
-        *,
-        secret: str = SIGNING_SECRET,
-        timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        """POST ``body`` signed the way Slack signs requests."""
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        request = Request(
-            self.url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": signature,
-                **(headers or {}),
-            },
-        )
-        opener = build_opener(ProxyHandler({}))
-        start = time.monotonic()
-        try:
-            with opener.open(request, timeout=10) as response:
-                return Reply(response.status, response.read().decode(), time.monotonic() - start)
-        except HTTPError as error:
-            return Reply(error.code, error.read().decode(), time.monotonic() - start)
+    def post(self, body: str, content_type: str, **kwargs: Any) -> Reply:
+        """POST ``body`` signed the way Slack signs requests (see :func:`signed_post`)."""
+        return signed_post(self.url, body, content_type, **kwargs)
 
     def ask(self, text: str, target: str, **kwargs: Any) -> Reply:
         form = urlencode(slash_command(text, self.fake.response_url(target)))
@@ -137,12 +104,18 @@ def slack(service: QuoteService, tmp_path: Path) -> Iterator[Running]:
 
 
 @contextmanager
-def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Iterator[Running]:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
-    bot = SlackBot(settings_for(fake, **settings), service, feedback)
-    server = bot.http_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
+def serve(
+    fake: FakeSlack,
+    service: Any,
+    tmp_path: Path,
+    *,
+    redactor: Any = None,
+    store: Any = None,
+    **settings: Any,
+) -> Iterator[Running]:
+    feedback = store or open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
+    bot = SlackBot(settings_for(fake, **settings), service, feedback, redactor=redactor)
+    server = bot.http_server("127.0.0.1", 0).start()
     stopped = False
 
     def stop() -> None:
@@ -150,16 +123,15 @@ def serve(fake: FakeSlack, service: Any, tmp_path: Path, **settings: Any) -> Ite
         if not stopped:
             stopped = True
             server.shutdown()
-            server.server_close()
-            thread.join(5)
             bot.close()
 
-    url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    url = f"http://127.0.0.1:{server.port}/slack/events"
     try:
         yield Running(fake, bot, feedback, url, stop)
     finally:
         stop()
-        feedback.close()
+        if store is None:
+            feedback.close()
 
 
 def answer_of(sent: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -429,6 +401,41 @@ def test_a_user_asking_too_fast_is_told_to_wait(service: QuoteService, tmp_path:
     assert second.data["text"].startswith(messages.COOLDOWN.split("{")[0])
 
 
+# -- state shared between processes -------------------------------------------------------
+# Two bots on one store stand for two replicas: nothing either needs is in its own memory.
+
+
+def test_two_bots_on_one_store_answer_a_retried_event_once_and_share_each_others_answers(
+    service: QuoteService, tmp_path: Path
+) -> None:
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvTWO")
+    with FakeSlack() as fake, serve(fake, service, tmp_path) as a:
+        with serve(fake, service, tmp_path) as b:
+            assert a.event(event).status == 200
+            assert b.event(event, headers=retry).status == 200
+            a.ask(QUESTION, "ask")
+            (sent,) = fake.wait_calls("response_url", target="ask")
+            b.click(ACTION_SHARE, button_value(sent.data["blocks"], ACTION_SHARE), "share")
+            public, _ = fake.wait_calls("response_url", count=2, target="share")
+            b.stop()
+        a.stop()
+    assert len(fake.calls("chat.postMessage")) == 1
+    assert public.data["response_type"] == "in_channel"
+
+
+def test_a_cooldown_counts_questions_asked_of_either_bot(
+    service: QuoteService, tmp_path: Path
+) -> None:
+    with FakeSlack() as fake, serve(fake, service, tmp_path, cooldown_rate=1) as a:
+        with serve(fake, service, tmp_path, cooldown_rate=1) as b:
+            a.ask(QUESTION, "first")
+            fake.wait_calls("response_url", target="first")
+            b.ask(QUESTION, "second")
+            (told,) = fake.wait_calls("response_url", target="second")
+    assert told.data["text"].startswith(messages.COOLDOWN.split("{")[0])
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 
@@ -469,7 +476,7 @@ def test_an_expired_response_url_is_logged(
 
 
 def test_run_names_the_missing_variables(service: QuoteService, tmp_path: Path) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     empty = Settings()
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN not set"):
         run(empty, service, feedback)
@@ -487,7 +494,7 @@ def test_run_names_the_missing_variables(service: QuoteService, tmp_path: Path) 
 def test_a_rejected_token_stops_start_up_with_one_clear_line(
     service: QuoteService, tmp_path: Path
 ) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack(bot_token="xoxb-the-real-one") as fake:
         settings = settings_for(fake, slack_app_token=APP_TOKEN)
         with pytest.raises(ConfigError) as rejected:
@@ -503,7 +510,7 @@ def test_a_rejected_token_stops_start_up_with_one_clear_line(
 def test_an_unreachable_api_stops_start_up_with_one_clear_line(
     service: QuoteService, tmp_path: Path
 ) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack() as fake:
         closed_url = fake.api_url  # nothing listens there once the fake has stopped
     settings = replace(

@@ -27,8 +27,8 @@ from bot.adapters.slack_blocks import ACTION_VOTE_UP
 from bot.adapters.slack_bot import SlackBot
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
 from bot.service import QuoteService
+from bot.storage import Store, open_store
 
 QUESTION = "How did the council vote?"
 VOTE_SENTENCE = "passed in a 10-0 vote"
@@ -45,10 +45,8 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def connected(
-    service: QuoteService, tmp_path: Path
-) -> Iterator[tuple[FakeSlack, SlackBot, FeedbackStore]]:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+def connected(service: QuoteService, tmp_path: Path) -> Iterator[tuple[FakeSlack, SlackBot, Store]]:
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack() as fake:
         bot = SlackBot(settings_for(fake), service, feedback)
         try:
@@ -61,7 +59,7 @@ def connected(
 
 
 def test_slash_command_envelopes_are_acked_then_answered(
-    connected: tuple[FakeSlack, SlackBot, FeedbackStore],
+    connected: tuple[FakeSlack, SlackBot, Store],
 ) -> None:
     fake, _, feedback = connected
     # auth.test with the bot token and apps.connections.open with the app token both went
@@ -94,7 +92,7 @@ def test_slash_command_envelopes_are_acked_then_answered(
 
 
 def test_mention_envelope_is_acked_and_answered_once_in_its_thread(
-    connected: tuple[FakeSlack, SlackBot, FeedbackStore],
+    connected: tuple[FakeSlack, SlackBot, Store],
 ) -> None:
     fake, bot, _ = connected
     event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvSOCKET", ts="1700000100.1")
@@ -111,7 +109,7 @@ def test_mention_envelope_is_acked_and_answered_once_in_its_thread(
 
 
 def test_the_app_reconnects_when_slack_asks_and_keeps_answering(
-    connected: tuple[FakeSlack, SlackBot, FeedbackStore],
+    connected: tuple[FakeSlack, SlackBot, Store],
 ) -> None:
     fake, _, _ = connected
 
@@ -128,7 +126,7 @@ def test_the_app_reconnects_when_slack_asks_and_keeps_answering(
 def test_a_rejected_app_token_stops_start_up_with_one_clear_line(
     service: QuoteService, tmp_path: Path
 ) -> None:
-    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    feedback = open_store(None, sqlite_path=tmp_path / "feedback.sqlite3")
     with FakeSlack(app_token="xapp-the-real-one") as fake:
         bot = SlackBot(settings_for(fake), service, feedback)
         try:

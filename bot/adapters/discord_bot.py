@@ -7,6 +7,12 @@ pings nobody (``AllowedMentions.none()``).
 
 Button ids carry their state (``qb:vote:up:<answer id>``, ``qb:more:<quote id>``)
 and are registered as dynamic items, so buttons keep working after a restart.
+
+Sharding (``--shard-count N --shard-ids a,b``): the bot runs on discord.py's
+``AutoShardedClient`` with the given shards; Discord sends each guild's events to
+shard ``(guild_id >> 22) % N`` only, so several processes, each with some of the
+shards, serve every guild once. Slash commands are global to the application, so
+only the process that runs shard 0 registers them.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import DOWN, UP, FeedbackStore
+from bot.metrics import COOLDOWN, Metrics
+from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:
     from bot.service import QuoteService
@@ -48,11 +55,17 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 AUTH_FAILED_CODES = (4004,)
 
 
-def run(settings: Settings, service: QuoteService, feedback: FeedbackStore) -> None:
+def run(
+    settings: Settings,
+    service: QuoteService,
+    store: Store,
+    *,
+    metrics: Metrics | None = None,
+) -> None:
     """Serve Discord until interrupted (Ctrl-C or SIGTERM)."""
     require_token(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, service, feedback))
+        asyncio.run(serve(settings, service, store, metrics=metrics))
     log.info("Discord bot stopped.")
 
 
@@ -65,16 +78,17 @@ def require_token(settings: Settings) -> str:
 async def serve(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     stop: asyncio.Event | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Log in, sync the slash commands, and answer interactions until ``stop`` is set."""
     token = require_token(settings)
     if stop is None:
         stop = asyncio.Event()
     _stop_on_sigterm(stop)
-    client = QuoteClient(settings, service, feedback)
+    client = make_client(settings, service, store, metrics=metrics)
     with discord_endpoints(settings.discord_api_base):
         async with client:
             await _login(client, token, settings.discord_api_base)
@@ -147,13 +161,58 @@ class QuoteTree(app_commands.CommandTree["QuoteClient"]):
     async def on_error(
         self, interaction: discord.Interaction[QuoteClient], error: app_commands.AppCommandError
     ) -> None:
-        await self.client.report(interaction, getattr(error, "original", error))
+        await self.client.report(interaction, _user_error(error))
+
+
+def _user_error(error: app_commands.AppCommandError) -> BaseException:
+    """What to tell the user about a failed command: a clear reply for a mismatched call.
+
+    Discord delivers commands this bot no longer has (registered by an older version,
+    not yet refreshed in the client) and calls without a required option (an outdated
+    command list); neither is a bug of this bot.
+    """
+    if isinstance(error, app_commands.CommandNotFound):
+        return QuotebotError(messages.DISCORD_UNKNOWN_COMMAND.format(name=error.name))
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        if error.command.name == "ask":
+            return QuotebotError(messages.EMPTY_QUESTION)
+        return QuotebotError(messages.DISCORD_OUTDATED_COMMAND.format(name=error.command.name))
+    return getattr(error, "original", error)
+
+
+def make_client(
+    settings: Settings,
+    service: QuoteService,
+    store: Store,
+    *,
+    metrics: Metrics | None = None,
+) -> QuoteClient:
+    """A :class:`QuoteClient`, or a :class:`ShardedQuoteClient` when shards are configured."""
+    if settings.discord_shard_count is None:
+        return QuoteClient(settings, service, store, metrics=metrics)
+    ids = settings.discord_shard_ids
+    return ShardedQuoteClient(
+        settings,
+        service,
+        store,
+        metrics=metrics,
+        shard_count=settings.discord_shard_count,
+        shard_ids=list(ids) if ids is not None else None,
+    )
 
 
 class QuoteClient(discord.Client):
     """The bot: slash commands and button handlers around one ``QuoteService``."""
 
-    def __init__(self, settings: Settings, service: QuoteService, feedback: FeedbackStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        service: QuoteService,
+        store: Store,
+        *,
+        metrics: Metrics | None = None,
+        **options: Any,
+    ) -> None:
         # This bot has no voice; spare every start the warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -161,17 +220,27 @@ class QuoteClient(discord.Client):
         # (unprivileged) guilds intent keeps discord.py's guild cache consistent.
         intents = discord.Intents.none()
         intents.guilds = True
-        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.settings = settings
         self.service = service
-        self.feedback = feedback
-        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.store = store
+        self.metrics = metrics or Metrics()
+        self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
         self.tree = QuoteTree(self)
         _add_commands(self.tree)
         self._busy: set[asyncio.Task[Any]] = set()
 
+    @property
+    def registers_commands(self) -> bool:
+        """Whether this process syncs the slash commands: only the one running shard 0."""
+        shard_ids = getattr(self, "shard_ids", None)
+        return shard_ids is None or 0 in shard_ids
+
     async def setup_hook(self) -> None:
         self.add_dynamic_items(VoteButton, ContextButton)
+        if not self.registers_commands:
+            log.info("Slash commands are registered by the process that runs shard 0.")
+            return
         guild_id = self.settings.discord_guild_id
         guild = discord.Object(id=guild_id) if guild_id else None
         if guild is not None:
@@ -209,10 +278,22 @@ class QuoteClient(discord.Client):
         finally:
             self._busy -= busy
 
+    async def first_sight(self, interaction: discord.Interaction) -> bool:
+        """True unless another process (or shard) already took this interaction."""
+        key = f"discord:interaction:{interaction.id}"
+        if await asyncio.to_thread(self.store.first_sight, key):
+            return True
+        self.metrics.deduplicated.labels(PLATFORM).inc()
+        log.info("Interaction %s was already handled; ignoring it.", interaction.id)
+        return False
+
     async def ask(self, interaction: discord.Interaction, question: str, private: bool) -> None:
         async with self.handling(interaction):
-            wait = self.cooldown.retry_after(interaction.user.id)
+            if not await self.first_sight(interaction):
+                return
+            wait = await asyncio.to_thread(self.cooldown.retry_after, interaction.user.id)
             if wait > 0:
+                self.metrics.question(PLATFORM, COOLDOWN)
                 text = messages.COOLDOWN.format(seconds=math.ceil(wait))
                 await interaction.response.send_message(
                     text, ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -220,8 +301,10 @@ class QuoteClient(discord.Client):
                 return
             await interaction.response.defer(ephemeral=private, thinking=True)
             started = time.perf_counter()
-            answer = await asyncio.to_thread(self.service.ask, question)
-            await asyncio.to_thread(self.feedback.remember, answer, PLATFORM)
+            with self.metrics.answering(PLATFORM) as answered:
+                answer = await asyncio.to_thread(self.service.ask, question)
+                answered(answer.abstained)
+            await asyncio.to_thread(self.store.remember, answer, PLATFORM)
             await interaction.edit_original_response(
                 embed=views.answer_embed(answer),
                 view=answer_view(answer),
@@ -249,8 +332,10 @@ class QuoteClient(discord.Client):
 
     async def vote(self, interaction: discord.Interaction, vote: str, answer_id: str) -> None:
         async with self.handling(interaction):
+            if not await self.first_sight(interaction):
+                return
             stored = await asyncio.to_thread(
-                self.feedback.vote, answer_id, PLATFORM, str(interaction.user.id), vote
+                self.store.vote, answer_id, PLATFORM, str(interaction.user.id), vote
             )
             text = messages.FEEDBACK_THANKS if stored else messages.FEEDBACK_UNKNOWN
             await interaction.response.send_message(
@@ -302,6 +387,10 @@ class QuoteClient(discord.Client):
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except Exception as error:
             log.warning("Could not tell interaction %s about its error: %r", interaction.id, error)
+
+
+class ShardedQuoteClient(QuoteClient, discord.AutoShardedClient):
+    """The same bot on ``AutoShardedClient``: it runs ``shard_ids`` of ``shard_count`` shards."""
 
 
 def _add_commands(tree: QuoteTree) -> None:

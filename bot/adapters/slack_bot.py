@@ -13,20 +13,24 @@ The app runs with ``process_before_response=True``: each listener's ``ack``
 function runs on the request thread and returns at once, and the answering runs
 in bolt's lazy listeners on a worker pool, so Slack's 3-second deadline holds
 however busy the service is.
+
+HTTP mode is served by waitress (:mod:`bot.http`) behind
+:class:`~bot.adapters.slack_http.SlackGate`, with ``/healthz`` and ``/metrics``
+on the same port. SIGTERM stops accepting requests, lets the acknowledgements in
+progress and every answer already queued finish, then exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import signal
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -45,12 +49,16 @@ from bot.adapters.slack_blocks import (
     notice,
     unescape,
 )
+from bot.adapters.slack_http import SlackGate
 from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
-from bot.feedback import DOWN, UP, FeedbackStore
+from bot.http import HttpServer
+from bot.logfilter import Redactor
+from bot.metrics import COOLDOWN, Health, Metrics, ops_app
 from bot.render import sources_text
+from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:
     from bot.service import QuoteService
@@ -60,31 +68,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 WORKERS = 8  # threads answering questions; acks never wait for them
-RECENT = 2048  # event ids and answers remembered for de-duplication and sharing
 API_TIMEOUT = 15  # seconds for one Web API call
-
-
-class Recent:
-    """A bounded, thread-safe map that forgets its oldest entries first."""
-
-    def __init__(self, size: int = RECENT) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, key: Hashable, value: Any = True) -> bool:
-        """Store ``key``; False when it was already there (then nothing changes)."""
-        with self._lock:
-            if key in self._items:
-                return False
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-            return True
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            return self._items.get(key)
 
 
 def check_settings(settings: Settings, *, http: bool) -> None:
@@ -125,28 +109,33 @@ class SlackBot:
 
     Building it checks the bot token with ``auth.test``. Call :meth:`close`
     when done; it stops the Socket Mode connection and the worker threads.
+
+    Everything another replica needs (seen event ids, answers behind the
+    buttons, votes, cooldown windows) is kept in ``store``, never in this process.
     """
 
     def __init__(
         self,
         settings: Settings,
         service: QuoteService,
-        feedback: FeedbackStore,
+        store: Store,
         *,
         workers: int = WORKERS,
+        metrics: Metrics | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
-        self.feedback = feedback
-        self.cooldown = Cooldown(settings.cooldown_rate, settings.cooldown_seconds)
+        self.store = store
+        self.metrics = metrics or Metrics()
+        self.redactor = redactor
+        self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
         self.client = WebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT
         )
         identity = check_token(self.client, settings.slack_api_url)
         self.bot_user_id = str(identity.get("user_id", ""))
         log.info("Slack: signed in as %s in %s", identity.get("user"), identity.get("team"))
-        self._events = Recent()
-        self._answers = Recent()
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="quotebot-slack")
         self._socket: SocketModeHandler | None = None
         self.app = App(
@@ -163,12 +152,20 @@ class SlackBot:
 
     def _register(self) -> None:
         app = self.app
+        if self.redactor is not None:
+            app.use(self._hide_response_urls)
         app.command("/ask")(ack=self._ack_ask, lazy=[self._answer_command])
         app.command("/sources")(self._sources)
         app.event("app_mention")(ack=_ack, lazy=[self._answer_mention])
         app.action(ACTION_VOTE_UP)(ack=_ack, lazy=[self._vote])
         app.action(ACTION_VOTE_DOWN)(ack=_ack, lazy=[self._vote])
         app.action(ACTION_SHARE)(ack=_ack, lazy=[self._share])
+
+    def _hide_response_urls(self, body: dict[str, Any], next: Callable[[], None]) -> None:
+        # Socket Mode requests do not pass SlackGate; both reach this middleware.
+        if self.redactor is not None:
+            self.redactor.add_response_urls(body)
+        next()
 
     def socket_mode(self) -> SocketModeHandler:
         """Connect to Slack over Socket Mode (returns once connected; :meth:`close` ends it)."""
@@ -190,8 +187,11 @@ class SlackBot:
         self._socket = handler
         return handler
 
-    def http_server(self, host: str, port: int) -> WSGIServer:
-        """A threaded HTTP server for ``/slack/events``; the caller runs ``serve_forever``."""
+    def http_server(self, host: str, port: int, *, health: Health | None = None) -> HttpServer:
+        """The HTTP server for ``/slack/events``, ``/healthz`` and ``/metrics``.
+
+        It is bound on return; the caller runs :meth:`HttpServer.serve` (or ``start``).
+        """
         if not self.settings.slack_signing_secret:
             raise ConfigError(
                 messages.SLACK_SETTINGS_MISSING.format(
@@ -200,12 +200,23 @@ class SlackBot:
                     mode="HTTP mode (--http)",
                 )
             )
-        return make_server(
+        gate = SlackGate(
+            SlackRequestHandler(self.app, path=EVENTS_PATH),  # type: ignore[arg-type]
+            self.settings.slack_signing_secret,
+            path=EVENTS_PATH,
+            redactor=self.redactor,
+            metrics=self.metrics,
+        )
+        health = health or Health(
+            lambda: self.service.index, database=self.store.ping, backend=self.store.backend
+        )
+        return HttpServer(
+            ops_app(self.metrics, health, fallback=gate),
             host,
             port,
-            SlackRequestHandler(self.app, path=EVENTS_PATH),
-            server_class=_ThreadingWSGIServer,
-            handler_class=_LoggingRequestHandler,
+            threads=self.settings.http_threads,
+            timeout=self.settings.http_timeout,
+            name="quotebot",
         )
 
     def close(self) -> None:
@@ -229,6 +240,7 @@ class SlackBot:
         with replying(lambda text: respond(text=notice(text), response_type="ephemeral")):
             wait = self.cooldown.retry_after(command.get("user_id", ""))
             if wait > 0:
+                self.metrics.question(PLATFORM, COOLDOWN)
                 respond(
                     text=notice(messages.COOLDOWN.format(seconds=wait)), response_type="ephemeral"
                 )
@@ -253,10 +265,7 @@ class SlackBot:
     ) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # other bots and bot_message subtypes; bolt already drops our own
-        key = body.get("event_id") or (event.get("channel"), event.get("ts"))
-        if not self._events.add(key):
-            log.info("Slack: event %s was already handled; ignoring the retry", key)
-            return
+        key = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
         channel, user = event["channel"], event.get("user", "")
         thread_ts = event.get("thread_ts") or event["ts"]
 
@@ -267,11 +276,18 @@ class SlackBot:
 
         question = unescape(self._without_own_mention(event.get("text", ""))).strip()
         with replying(private):
+            # Slack retries an event it thinks was missed, maybe to another replica;
+            # the first process to claim its id answers it.
+            if not self.store.first_sight(f"slack:event:{key}"):
+                self.metrics.deduplicated.labels(PLATFORM).inc()
+                log.info("Slack: event %s was already handled; ignoring the retry", key)
+                return
             if _wants_help(question):
                 private(messages.SLACK_HELP)
                 return
             wait = self.cooldown.retry_after(user)
             if wait > 0:
+                self.metrics.question(PLATFORM, COOLDOWN)
                 private(messages.COOLDOWN.format(seconds=wait))
                 return
             answer = self._answer(question)
@@ -304,7 +320,7 @@ class SlackBot:
 
         with replying(private):
             vote = UP if action.get("action_id") == ACTION_VOTE_UP else DOWN
-            known = self.feedback.vote(action.get("value", ""), PLATFORM, body["user"]["id"], vote)
+            known = self.store.vote(action.get("value", ""), PLATFORM, body["user"]["id"], vote)
             private(messages.FEEDBACK_THANKS if known else messages.FEEDBACK_UNKNOWN)
 
     def _share(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -312,7 +328,7 @@ class SlackBot:
             respond(text=notice(text), response_type="ephemeral", replace_original=False)
 
         with replying(private):
-            answer: Answer | None = self._answers.get(action.get("value", ""))
+            answer = self.store.answer(action.get("value", ""))
             if answer is None:
                 private(messages.SLACK_SHARE_UNKNOWN)
                 return
@@ -330,9 +346,10 @@ class SlackBot:
     # -- shared steps ---------------------------------------------------------
 
     def _answer(self, question: str) -> Answer:
-        answer = self.service.ask(question)
-        self.feedback.remember(answer, PLATFORM)
-        self._answers.add(answer.id, answer)
+        with self.metrics.answering(PLATFORM) as answered:
+            answer = self.service.ask(question)
+            answered(answer.abstained)
+        self.store.remember(answer, PLATFORM)
         return answer
 
 
@@ -376,41 +393,60 @@ def _send_quietly(reply: Callable[[str], object], text: str) -> None:
         log.exception("Slack: could not send the error message")
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    # socketserver's default backlog of 5 makes a burst of Slack requests wait
-    # for TCP retransmission (a second or more) before they are even accepted.
-    request_queue_size = 128
-
-
-class _LoggingRequestHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("Slack HTTP: " + format, *args)
-
-
 def run(
     settings: Settings,
     service: QuoteService,
-    feedback: FeedbackStore,
+    store: Store,
     *,
     http: bool = False,
     port: int = 3000,
-    host: str = "0.0.0.0",
+    host: str | None = None,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
+    redactor: Redactor | None = None,
 ) -> None:
-    """Run the Slack bot until interrupted: Socket Mode, or HTTP mode with ``http=True``."""
+    """Run the Slack bot until interrupted: Socket Mode, or HTTP mode with ``http=True``.
+
+    Ctrl-C or SIGTERM stops it gracefully: answers in progress are finished first.
+    """
     check_settings(settings, http=http)
-    bot = SlackBot(settings, service, feedback)
+    bot = SlackBot(settings, service, store, metrics=metrics, redactor=redactor)
+    stop = threading.Event()
     try:
-        if http:
-            server = bot.http_server(host, port)
-            log.info("Slack: listening on http://%s:%d%s", host, server.server_port, EVENTS_PATH)
-            try:
-                server.serve_forever()
-            finally:
-                server.server_close()
-        else:
-            bot.socket_mode()
-            log.info("Slack: connected over Socket Mode")
-            threading.Event().wait()
+        with stop_on_sigterm(stop), contextlib.suppress(KeyboardInterrupt):
+            if http:
+                address = settings.host if host is None else host
+                try:
+                    server = bot.http_server(address, port, health=health)
+                except OSError as exc:
+                    raise QuotebotError(
+                        messages.LISTEN_FAILED.format(
+                            host=address,
+                            port=port,
+                            reason=exc.strerror or exc,
+                            setting="--port or --host (QUOTEBOT_HOST)",
+                        )
+                    ) from None
+                log.info("Slack: listening on http://%s:%d%s", address, server.port, EVENTS_PATH)
+                server.serve(stop)
+            else:
+                bot.socket_mode()
+                log.info("Slack: connected over Socket Mode")
+                stop.wait()
     finally:
+        log.info("Slack: stopping; finishing the answers in progress")
         bot.close()
+
+
+@contextmanager
+def stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """Make SIGTERM set ``stop`` while inside (only possible in the main thread)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    except ValueError:  # not the main thread: whoever started us stops us
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

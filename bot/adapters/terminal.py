@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -11,6 +12,25 @@ from bot.answers import Answer, SourceInfo
 from bot.errors import QuotebotError
 
 logger = logging.getLogger(__name__)
+
+# C0 and C1 controls (but newline and tab), DEL, and the bidirectional overrides that
+# reorder what a terminal shows: in corpus text they could retitle the window, clear
+# the screen or disguise a quote, so the terminal shows them as harmless symbols.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode "control picture", e.g. ␛ for ESC
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{code:04X}>"
+
+
+def neutralise(text: str) -> str:
+    """``text`` with every control or escape character replaced by a visible stand-in."""
+    return _UNSAFE.sub(_visible, text)
 
 
 def _console() -> Any:
@@ -24,6 +44,10 @@ def print_answer(answer: Answer, console: Any = None) -> None:
     from rich.padding import Padding
 
     console = console or _console()
+
+    def safe(text: str) -> str:
+        return escape(neutralise(text))
+
     if answer.truncated:
         console.print(f"[dim]{messages.QUESTION_TRUNCATED.format(limit=len(answer.question))}[/]")
     if answer.abstained:
@@ -32,9 +56,9 @@ def print_answer(answer: Answer, console: Any = None) -> None:
             console.print(f"[dim]{messages.CLOSEST_HEADER}[/]")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
-        console.print(Padding(f"[{style}]“{escape(quote.text)}”[/]", (0, 0, 0, 2), expand=False))
-        link = f" <{escape(quote.source)}>" if quote.source else ""
-        console.print(f"  [cyan][{n}] {escape(render.citation(quote))}{link}[/]")
+        console.print(Padding(f"[{style}]“{safe(quote.text)}”[/]", (0, 0, 0, 2), expand=False))
+        link = f" <{safe(quote.source)}>" if quote.source else ""
+        console.print(f"  [cyan][{n}] {safe(render.citation(quote))}{link}[/]")
     console.print(f"[dim]{render.confidence_line(answer)}[/]")
 
 
@@ -48,23 +72,40 @@ def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: 
     table.add_column("¶", justify="right")
     table.add_column("Source")
     for s in sources:
-        table.add_row(s.document, s.title, str(s.paragraphs), s.source or "—")
+        table.add_row(
+            *(neutralise(cell) for cell in (s.document, s.title, str(s.paragraphs))),
+            neutralise(s.source) or "—",
+        )
     console.print(table)
     console.print(
-        f"[dim]{manifest.get('sentences')} sentences, index kind {manifest.get('index_kind')}, "
-        f"model {manifest.get('model')}, built {manifest.get('built_at')}[/]"
+        neutralise(
+            f"{manifest.get('sentences')} sentences, index kind {manifest.get('index_kind')}, "
+            f"model {manifest.get('model')}, built {manifest.get('built_at')}"
+        ),
+        style="dim",
+        markup=False,
     )
 
 
 def chat(service: Any, stdin: Any = None, console: Any = None) -> None:
-    """Read commands until EOF or /quit: ``/ask …``, ``/sources``, ``/help``; a bare line asks."""
+    """Read commands until EOF, /quit or Ctrl-C: ``/ask …``, ``/sources``, ``/help``."""
     stdin = stdin or sys.stdin
     console = console or _console()
+    try:
+        _chat(service, stdin, console)
+    except KeyboardInterrupt:
+        console.print()  # Ctrl-C is how people leave a terminal program: not an error
+
+
+def _chat(service: Any, stdin: Any, console: Any) -> None:
+    """Read commands until EOF or /quit: ``/ask …``, ``/sources``, ``/help``; a bare line asks."""
+    from rich.markup import escape
+
     interactive = stdin.isatty()
     if interactive:
         console.print(
             "[bold]quotebot[/] — ask about: "
-            + ", ".join(s.title for s in service.sources())
+            + escape(neutralise(", ".join(s.title for s in service.sources())))
             + "\nType a question, /help, or /quit."
         )
     while True:
@@ -88,15 +129,16 @@ def chat(service: Any, stdin: Any = None, console: Any = None) -> None:
             if command == "/ask":
                 print_answer(service.ask(rest), console)
             elif command == "/sources":
-                console.print(render.sources_text(service.sources()), markup=False)
+                console.print(neutralise(render.sources_text(service.sources())), markup=False)
             elif command == "/help":
                 console.print(messages.HELP, markup=False)
             else:
                 console.print(
-                    f"Unknown command {command}. {messages.UNKNOWN_COMMAND}", markup=False
+                    neutralise(f"Unknown command {command}. {messages.UNKNOWN_COMMAND}"),
+                    markup=False,
                 )
         except QuotebotError as exc:
-            console.print(str(exc), markup=False)
+            console.print(neutralise(str(exc)), markup=False)
         except Exception:
             logger.exception("Failed to answer %r", line)
             console.print(messages.GENERIC_ERROR, markup=False)

@@ -54,7 +54,7 @@ def shows_panda(service: object) -> bool:
 
 
 def first_quote(service: object) -> str:
-    answer = service.ask("How did the council vote?")  # type: ignore[attr-defined]
+    answer = service.ask("What did ICE call the ordinance?")  # type: ignore[attr-defined]
     return (answer.quotes or answer.closest)[0].text
 
 
@@ -91,13 +91,13 @@ def test_a_generation_that_fails_to_load_is_logged_once_and_the_old_one_keeps_an
     assert service.check() is False
     assert service.check() is False
     assert not shows_panda(service)
-    assert "10-0 vote" in first_quote(service)
+    assert '"dangerous"' in first_quote(service)
     warnings = [r.getMessage() for r in caplog.records if r.name == "bot.reload"]
     assert len(warnings) == 1 and broken.name in warnings[0], warnings
 
     (settings.index_dir / store.CURRENT).write_bytes(b"\xff garbage")
     assert service.check() is False
-    assert "10-0 vote" in first_quote(service)
+    assert '"dangerous"' in first_quote(service)
 
     build(settings, rebuild=True, embedder_factory=fake)
     assert service.check() is True

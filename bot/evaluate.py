@@ -61,14 +61,19 @@ class SquadArticle:
         return Document(f"{self.title}.txt", title, "\n\n".join(parts), tuple(spans))
 
 
-def load_squad(path: Path | str) -> list[SquadArticle]:
-    """The articles of a SQuAD v1.1/v2.0 JSON file; unanswerable questions are dropped."""
+def _squad_data(path: Path | str) -> list[dict[str, Any]]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+        data: list[dict[str, Any]] = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorpusError(
             f"{path} is not a readable SQuAD JSON file ({type(exc).__name__})."
         ) from exc
+    return data
+
+
+def load_squad(path: Path | str) -> list[SquadArticle]:
+    """The articles of a SQuAD v1.1/v2.0 JSON file; unanswerable questions are dropped."""
+    data = _squad_data(path)
     articles = []
     for article in data:
         contexts, questions = [], []
@@ -328,12 +333,7 @@ def paragraph_groups(article: SquadArticle, size: int) -> list[SquadArticle]:
 
 def load_squad_v2(path: Path | str) -> dict[str, tuple[SquadArticle, list[str]]]:
     """By title: the v2.0 article (answerable questions) and its unanswerable questions."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CorpusError(
-            f"{path} is not a readable SQuAD JSON file ({type(exc).__name__})."
-        ) from exc
+    data = _squad_data(path)
     answerable = {a.title: a for a in load_squad(path)}
     out = {}
     for article in data:

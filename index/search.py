@@ -299,26 +299,27 @@ class Searcher:
             self._stems = computed
         return self._stems
 
-    def _window_overlap(self, q_stems: list[str], row: int) -> float:
-        """IDF-weighted share of the question's words found in a sentence and its neighbours."""
+    def _window(self, row: int) -> set[str]:
+        """The stems of a sentence and of its neighbours in the same document."""
         sent_stems = self._sentence_stems()
-        idf = self._idf or {}
         window = set(sent_stems[row])
         for other in (self._prev[row], self._next[row]):
             if other >= 0:
                 window |= sent_stems[other]
+        return window
+
+    def _window_overlap(self, q_stems: list[str], row: int) -> float:
+        """IDF-weighted share of the question's words found in a sentence and its neighbours."""
+        window = self._window(row)
+        idf = self._idf or {}
         q_set = set(q_stems)
         total = sum(idf.get(w, 0.0) for w in q_set)
         return sum(idf.get(w, 0.0) for w in q_set & window) / total if total else 0.0
 
     def _missing_idf(self, q_stems: list[str], row: int) -> float:
         """The rarest question word (as a share of the rarest corpus word) absent near ``row``."""
-        sent_stems = self._sentence_stems()
+        window = self._window(row)
         idf = self._idf or {}
-        window = set(sent_stems[row])
-        for other in (self._prev[row], self._next[row]):
-            if other >= 0:
-                window |= sent_stems[other]
         top = max(idf.values(), default=1.0) or 1.0
         missing = [idf[w] for w in set(q_stems) - window if w in idf]
         return max(missing, default=0.0) / top

@@ -267,15 +267,10 @@ def _summary(asked: Sequence[Asked]) -> dict[str, Any]:
     }
 
 
-def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
-    """Expected calibration error of ``confidence`` as P(first quote holds the answer).
-
-    Also the risk-coverage curve: answering only above each confidence level,
-    the share of questions answered and the share of those whose first quote
-    holds the answer.
-    """
-    conf = np.array([a.confidence for a in asked], dtype=np.float64)
-    right = np.array([a.rank == 1 for a in asked], dtype=np.float64)
+def calibration_error(
+    conf: np.ndarray, right: np.ndarray, bins: int = 10
+) -> tuple[float, list[dict[str, Any]]]:
+    """Expected calibration error over ``bins`` equal-width bins, and the bins themselves."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
     ece = 0.0
@@ -294,6 +289,19 @@ def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
                 "first_quote_right": round(float(right[mask].mean()), 4),
             }
         )
+    return float(ece), table
+
+
+def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
+    """Expected calibration error of ``confidence`` as P(first quote holds the answer).
+
+    Also the risk-coverage curve: answering only above each confidence level,
+    the share of questions answered and the share of those whose first quote
+    holds the answer.
+    """
+    conf = np.array([a.confidence for a in asked], dtype=np.float64)
+    right = np.array([a.rank == 1 for a in asked], dtype=np.float64)
+    ece, table = calibration_error(conf, right, bins)
     order = np.argsort(-conf, kind="stable")
     curve = []
     for coverage in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
@@ -309,7 +317,7 @@ def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
     return {
         "questions": len(asked),
         "by_group": {g: sum(a.group == g for a in asked) for g in sorted({a.group for a in asked})},
-        "ece": float(ece),
+        "ece": ece,
         "bins": table,
         "risk_coverage": curve,
         "answered_share": len(answered) / max(1, len(asked)),

@@ -37,6 +37,7 @@ import numpy as np
 from bot.evaluate import (
     OFF_ARTICLE_PER_ARTICLE,
     SquadArticle,
+    calibration_error,
     chat_noise,
     hit_rank,
     load_squad,
@@ -269,18 +270,6 @@ def tune(
         "off_article_abstention_small": 1 - rate("off_article", ~whole),
         "unanswerable_flagged": 1 - rate("unanswerable"),
         "threshold": threshold,
-        "confidence_ece": _ece(conf, cy),
+        "confidence_ece": calibration_error(conf, cy)[0],
         "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},
     }
-
-
-def _ece(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
-    which = np.clip((conf * bins).astype(int), 0, bins - 1)
-    return float(
-        sum(
-            abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).sum()
-            for b in range(bins)
-            if (which == b).any()
-        )
-        / max(1, len(conf))
-    )

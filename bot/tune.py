@@ -131,7 +131,12 @@ def candidate_labels(asked: Sequence[Asked]) -> None:
     """Fill in each answerable question's candidate features and gold labels."""
     for a in asked:
         if a.answers:
-            result = a.service.searcher.search(a.question, vector=a.vector)
+            searcher = a.service.searcher
+            reader, searcher.reader = searcher.reader, None  # the ranker's own features only
+            try:
+                result = searcher.search(a.question, vector=a.vector)
+            finally:
+                searcher.reader = reader
             index = a.service.index
             texts = [index.sentence_text(int(r)) for r in result.candidates]
             a.features = result.features
@@ -171,6 +176,35 @@ def top1(samples: Sequence[Asked], w: np.ndarray) -> float:
         (s.features, s.labels) for s in samples if s.labels is not None and s.features is not None
     ]
     return float(np.mean([labels[int(np.argmax(f @ w))] for f, labels in scored]))
+
+
+def fit_reader_weight(samples: Sequence[Asked], ranker: Ranker) -> tuple[float, float, float]:
+    """The weight of the reader's logit among the best candidates that maximises top-1.
+
+    Returns the weight and top-1 of the first sentence without and with the reader.
+    """
+    rows = []
+    for a in samples:
+        searcher = a.service.searcher
+        if searcher.reader is None:
+            continue
+        searcher.ranker = ranker
+        result = searcher.search(a.question, vector=a.vector)
+        if result.read is None:
+            continue
+        hits = result.hits[: len(result.read)]
+        index = a.service.index
+        labels = np.array([any(g in index.sentence_text(h.row) for g in a.answers) for h in hits])
+        rows.append((np.array([h.score for h in hits]), result.read, labels))
+    if not rows:
+        return 0.0, 0.0, 0.0
+
+    def top(weight: float) -> float:
+        return float(np.mean([lab[int(np.argmax(sc + weight * rd))] for sc, rd, lab in rows]))
+
+    grid = [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0]
+    best = max(grid, key=top)
+    return best, top(0.0), top(best)
 
 
 def fit_logistic(
@@ -214,8 +248,13 @@ def tune(
     after = top1(ranked, w)
 
     if progress:
+        progress("weighing the reader")
+    plain = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0)
+    reader_weight, read_before, read_after = fit_reader_weight(ranked, plain)
+
+    if progress:
         progress("fitting the abstention model and the confidence")
-    ranker = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0)
+    ranker = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, reader_weight=reader_weight)
     feats, right = [], []
     for a in asked:
         a.service.searcher.ranker = ranker
@@ -250,7 +289,7 @@ def tune(
     )[pool]
     cy = np.array(right, dtype=float)[pool]
     cw, cb = fit_logistic(cx, cy, np.ones(len(cy)))
-    final = Ranker(w, aw, ab, threshold, cw, cb)
+    final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight)
     out.write_text(json.dumps(final.to_dict(), indent=2) + "\n")
 
     answered = _sigmoid(z) >= threshold
@@ -264,6 +303,8 @@ def tune(
         "questions": {k: int(v) for k, v in present.items()},
         "top1_sentence_before": before,
         "top1_sentence_after": after,
+        "reader_weight": reader_weight,
+        "top1_sentence_reader": {"without": read_before, "with": read_after},
         "answer_rate": rate("answerable"),
         "answer_rate_noisy": rate("noisy"),
         "off_article_abstention": 1 - rate("off_article"),

@@ -23,11 +23,13 @@ import numpy as np
 
 from index import vectors as vector_index
 from index.query import search_text
+from index.reader import Reader, default_reader
 from index.spelling import Speller
 from index.store import CorpusIndex
 from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
+READ = 4  # best candidates the reader reads, to re-order them and to judge the answer
 RANKER_FILE = Path(__file__).with_name("ranker.json")
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
@@ -86,6 +88,9 @@ ABSTAIN_FEATURES = (
     "type_missing",
     "log_sentences",
     "max_dense_x_log_sentences",
+    "reader_top",
+    "reader_max",
+    "reader_top_x_log_sentences",
 )
 CONFIDENCE_FEATURES = (*ABSTAIN_FEATURES, "answerable_logit", "logit_x_log_sentences")
 
@@ -153,6 +158,8 @@ class Ranker:
         default_factory=lambda: np.zeros(len(CONFIDENCE_FEATURES))
     )
     confidence_bias: float = 0.0
+    # How much the reader's logit counts against the ranker's score among the best READ.
+    reader_weight: float = 0.0
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -173,6 +180,7 @@ class Ranker:
                 [confidence.get(f, 0.0) for f in CONFIDENCE_FEATURES], dtype=np.float64
             ),
             confidence_bias=float(data.get("confidence_bias", 0.0)),
+            reader_weight=float(data.get("reader_weight", 0.0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +196,7 @@ class Ranker:
                 for f, w in zip(CONFIDENCE_FEATURES, self.confidence_weights, strict=True)
             },
             "confidence_bias": self.confidence_bias,
+            "reader_weight": self.reader_weight,
         }
 
     def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
@@ -233,15 +242,24 @@ class SearchResult:
     candidates: np.ndarray  # sentence rows
     abstain_features: np.ndarray
     confidence: float = 0.0  # P(the first quote holds the answer)
+    read: np.ndarray | None = None  # the reader's logits for the first len(read) hits
 
 
 class Searcher:
     """Answers "which sentences answer this question" for one index."""
 
-    def __init__(self, index: CorpusIndex, embedder: Any, ranker: Ranker | None = None) -> None:
+    def __init__(
+        self,
+        index: CorpusIndex,
+        embedder: Any,
+        ranker: Ranker | None = None,
+        reader: Reader | None | bool = True,
+    ) -> None:
+        """``reader``: True for the shipped one (if any), None or False for none."""
         self.index = index
         self.embedder = embedder
         self.ranker = ranker or default_ranker()
+        self.reader: Reader | None = default_reader() if reader is True else (reader or None)
         n = len(index)
         sentences = index.sentences
         # Neighbours within the same document, for the "window" features. Paragraph
@@ -368,9 +386,23 @@ class Searcher:
         )
         scores = features @ self.ranker.weights
         order = np.argsort(-scores)
+        read = np.zeros(0)
+        if self.reader is not None:
+            # The reader re-orders the best few: its logit, weighted, joins their scores.
+            best = order[:READ]
+            texts = [self.index.texts[int(candidates[i])] for i in best]
+            read = self.reader.score(question, texts)
+            scores = scores.copy()
+            scores[best] += self.ranker.reader_weight * read
+            rest = order[READ:]
+            scores[rest] += self.ranker.reader_weight * float(read.min())  # keeps them below
+            mine = np.argsort(-scores[best], kind="stable")
+            order = np.concatenate([best[mine], rest])
+            read = read[mine]
         dense_c = features[:, FEATURES.index("dense")]
         top = order[0]
         margin = float(scores[top] - scores[order[1]]) if len(order) > 1 else 1.0
+        read_top = float(read[0]) if len(read) else 0.0
         abstain = np.array(
             [
                 scores[top],
@@ -390,12 +422,16 @@ class Searcher:
                 # and of ten thousand: off-topic questions stand out more in a small one.
                 math.log1p(n),
                 math.log1p(n) * float(dense_c.max()),
+                read_top,
+                float(read.max()) if len(read) else 0.0,
+                read_top * math.log1p(n),
             ]
         )
         z, answerable = self.ranker.answerable(abstain)
         hits = [Hit(int(candidates[i]), float(scores[i])) for i in order[:k]]
+        confidence = self.ranker.confidence(abstain, z, n)
         return SearchResult(
-            hits, answerable, features, candidates, abstain, self.ranker.confidence(abstain, z, n)
+            hits, answerable, features, candidates, abstain, confidence, read if len(read) else None
         )
 
     def _features(

@@ -1,0 +1,76 @@
+"""The sentence reader: how strongly a sentence answers a question, read together.
+
+Retrieval compares a question and a sentence from afar (one vector each, shared
+words); the reader reads them as one pair through a cross-encoder fine-tuned
+from the bundled MiniLM on the SQuAD tuning split (``bench/train_reader.py``).
+It sees that "How did people in the room respond?" is answered by "…followed by
+a standing ovation" although the two share no word, and that a sentence sharing
+every word of an unanswerable question does not answer it. It is slow next to
+retrieval, so the searcher asks it about the few best candidates only.
+
+Runs on onnxruntime and tokenizers: answering never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ModelError
+
+READER_DIR = Path(__file__).with_name("reader")
+
+
+class Reader:
+    """Scores (question, sentence) pairs with the exported cross-encoder in ``folder``."""
+
+    def __init__(self, folder: Path = READER_DIR) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            config = json.loads((folder / "reader.json").read_text())
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            options.log_severity_level = 3
+            self.session = ort.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(
+                f"Cannot load the sentence reader in {folder}: {type(exc).__name__}."
+            ) from exc
+        self.tokenizer.enable_truncation(
+            max_length=int(config["max_length"]), strategy="only_second"
+        )
+        self.tokenizer.enable_padding()
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """The logit that each sentence answers ``question`` (higher: more likely)."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float64)
+        encodings = self.tokenizer.encode_batch([(question, s) for s in sentences])
+        feeds: dict[str, Any] = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        logits = self.session.run(None, feeds)[0]
+        return np.asarray(logits, dtype=np.float64).reshape(len(sentences))
+
+
+@lru_cache(maxsize=1)
+def default_reader() -> Reader | None:
+    """The reader shipped in ``index/reader``, or None when this copy has none."""
+    if not (READER_DIR / "model.onnx").exists():
+        return None
+    return Reader(READER_DIR)

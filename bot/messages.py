@@ -121,3 +121,28 @@ DATABASE_TOO_NEW = (
 )
 DB_VERSION = "Database schema at version {version} ({backend}: {where})."
 DB_UPGRADED = "Database schema upgraded from version {before} to {after} ({backend}: {where})."
+
+# Collections (quotebot.toml)
+CONFIG_MISSING = "QUOTEBOT_CONFIG names {path}, which does not exist; create it or unset it."
+CONFIG_UNREADABLE = "Cannot read the configuration file {path}: {reason}."
+CONFIG_UNKNOWN_KEY = "unknown setting {key} (known: {known})."
+CONFIG_UNKNOWN_COLLECTION = (
+    "{what} names no collection: there is no folder {folder} (collections: {known})."
+)
+CONFIG_DEFAULT_FOLDER = (
+    "the folder {folder} cannot be a collection: default is the name of the files "
+    "directly in the corpus folder; rename it."
+)
+CONFIG_CHANNEL_TWICE = (
+    "channel {channel} is listed twice (in [collections.{first}] and [collections.{second}]); "
+    "a channel answers from one collection."
+)
+UNKNOWN_COLLECTION = "There is no collection {name}; collections: {known}."
+COLLECTIONS_NEED_CONFIG = (
+    " Sub-folders of the corpus become collections once quotebot.toml exists (see the README)."
+)
+COLLECTION_EMPTY = "The collection {name} has no documents yet."
+COLLECTION_ACTIVE = "Answering from the collection {name} (collections: {known})."
+COLLECTION_INDEXED = "{name}: {summary}"
+COLLECTION_NOTHING_TO_INDEX = "{name}: no documents in {folder}; nothing to index."
+TERMINAL_COLLECTION_HELP = "  /collection [NAME]  show which collection answers, or switch to NAME"

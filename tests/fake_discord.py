@@ -46,6 +46,9 @@ from aiohttp import WSMsgType, web
 API_PREFIX = "/api/v10"
 INTERACTION_DEADLINE = 3.0  # seconds Discord allows before the first callback
 EPHEMERAL = 1 << 6
+MEMBER_PERMISSIONS = 2248473465835073  # an ordinary member: no Manage Server
+MANAGE_GUILD = 1 << 5
+ATTACHMENT_OPTION = 11
 LOADING = 1 << 7
 
 # Interaction callback types
@@ -106,6 +109,7 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 200,
         guild_id: int = 1_100_000_000_000_000_001,
         shards: int = 1,
+        roles: dict[str, str] | None = None,
     ) -> None:
         self.shards = shards  # the shard count GET /gateway/bot recommends
         self.token = token
@@ -124,6 +128,11 @@ class FakeDiscord:
             "flags": 0,
         }
         self.channel_id = self._next_id()
+        # Role name -> id. When given, the guild (with these roles) is sent in GUILD_CREATE
+        # after READY, as Discord does for bots with the guilds intent.
+        self.roles = {name: self._next_id() for name in (roles or {})}
+        self.attachments: dict[str, tuple[str, bytes]] = {}  # id -> (filename, bytes)
+        self.attachment_downloads = 0
 
         self.requests: list[Request] = []
         self.commands: dict[str | None, list[dict[str, Any]]] = {}  # guild id (None: global)
@@ -185,6 +194,7 @@ class FakeDiscord:
         asyncio.set_event_loop(loop)
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment_file)
         app.router.add_route("*", API_PREFIX + "/{path:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         loop.run_until_complete(self._runner.setup())
@@ -235,10 +245,18 @@ class FakeDiscord:
         user_id: int = 4242,
         username: str = "asker",
         guild_id: int | str | None = None,
+        channel_id: int | str | None = None,
+        thread_of: int | str | None = None,
+        permissions: int | None = None,
+        roles: list[str] | None = None,
     ) -> Interaction:
         """Dispatch a slash command (interaction type 2) as if ``user_id`` typed it.
 
-        ``guild_id`` (default: the fake's guild) chooses the guild, hence the shard.
+        ``guild_id`` (default: the fake's guild) chooses the guild, hence the shard;
+        ``channel_id`` the channel (default: the fake's one), which is a thread of the
+        channel ``thread_of`` when given. ``permissions`` (a bit set) and ``roles``
+        (names given to the fake) describe the member. An attachment option's value is
+        what :meth:`attachment` returned.
         """
         command = self._registered(name)
         types = {o["name"]: o["type"] for o in command.get("options", [])}
@@ -246,14 +264,54 @@ class FakeDiscord:
             "id": command["id"],
             "name": name,
             "type": 1,
-            "options": [
-                {"name": k, "type": types.get(k, 3), "value": v} for k, v in (options or {}).items()
-            ],
+            "options": [],
         }
+        for key, value in (options or {}).items():
+            kind = types.get(key, 3)
+            if kind == ATTACHMENT_OPTION:
+                resolved = data.setdefault("resolved", {}).setdefault("attachments", {})
+                resolved[value["id"]] = value
+                value = value["id"]
+            data["options"].append({"name": key, "type": kind, "value": value})
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
         guild = str(guild_id) if guild_id is not None else None
-        return self._dispatch_interaction(2, data, user_id, username, guild_id=guild)
+        return self._dispatch_interaction(
+            2,
+            data,
+            user_id,
+            username,
+            guild_id=guild,
+            channel_id=str(channel_id) if channel_id is not None else None,
+            thread_of=str(thread_of) if thread_of is not None else None,
+            permissions=permissions,
+            roles=[self.roles[r] for r in roles or []],
+        )
+
+    def attachment(
+        self, filename: str, data: bytes, content_type: str = "text/plain", size: int | None = None
+    ) -> dict[str, Any]:
+        """An uploaded file, served at its ``url``; ``size`` may claim another size."""
+        attachment_id = self._next_id()
+        self.attachments[attachment_id] = (filename, data)
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}"
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data) if size is None else size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    async def _attachment_file(self, request: web.Request) -> web.StreamResponse:
+        found = self.attachments.get(request.match_info["id"])
+        if found is None:
+            return web.Response(status=404)
+        with self._changed:
+            self.attachment_downloads += 1
+            self._changed.notify_all()
+        return web.Response(body=found[1], content_type="application/octet-stream")
 
     def run_unregistered_command(
         self, name: str, *, user_id: int = 4242, username: str = "asker"
@@ -299,8 +357,46 @@ class FakeDiscord:
         *,
         message: dict[str, Any] | None = None,
         guild_id: str | None = None,
+        channel_id: str | None = None,
+        thread_of: str | None = None,
+        permissions: int | None = None,
+        roles: list[str] | None = None,
     ) -> Interaction:
         guild = guild_id or self.guild_id
+        channel_id = channel_id or self.channel_id
+        channel: dict[str, Any] = {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": guild,
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+        if thread_of is not None:
+            channel = {
+                "id": channel_id,
+                "type": 11,  # a public thread
+                "guild_id": guild,
+                "name": "a thread",
+                "parent_id": thread_of,
+                "owner_id": str(user_id),
+                "message_count": 1,
+                "member_count": 1,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": _timestamp(),
+                    "locked": False,
+                },
+            }
         user = {
             "id": str(user_id),
             "username": username,
@@ -315,24 +411,11 @@ class FakeDiscord:
             "type": kind,
             "data": data,
             "guild_id": guild,
-            "channel_id": self.channel_id,
-            "channel": {
-                "id": self.channel_id,
-                "type": 0,
-                "guild_id": guild,
-                "name": "general",
-                "position": 0,
-                "permission_overwrites": [],
-                "nsfw": False,
-                "parent_id": None,
-                "topic": None,
-                "last_message_id": None,
-                "rate_limit_per_user": 0,
-                "flags": 0,
-            },
+            "channel_id": channel_id,
+            "channel": channel,
             "member": {
                 "user": user,
-                "roles": [],
+                "roles": roles or [],
                 "joined_at": _timestamp(),
                 "deaf": False,
                 "mute": False,
@@ -342,7 +425,7 @@ class FakeDiscord:
                 "avatar": None,
                 "premium_since": None,
                 "communication_disabled_until": None,
-                "permissions": "2248473465835073",
+                "permissions": str(MEMBER_PERMISSIONS if permissions is None else permissions),
             },
             "token": "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48),
             "version": 1,
@@ -361,6 +444,42 @@ class FakeDiscord:
             self.interactions[interaction.id] = interaction
         self._call(self._broadcast("INTERACTION_CREATE", payload, guild_id=guild))
         return interaction
+
+    def guild_payload(self) -> dict[str, Any]:
+        """The guild as GUILD_CREATE carries it: its roles, no channels or members."""
+        everyone = {"id": self.guild_id, "name": "@everyone"}
+        roles = [everyone] + [{"id": i, "name": n} for n, i in self.roles.items()]
+        return {
+            "id": self.guild_id,
+            "name": "Quotebot Test",
+            "icon": None,
+            "owner_id": "1",
+            "roles": [
+                {
+                    **role,
+                    "color": 0,
+                    "hoist": False,
+                    "position": n,
+                    "permissions": "0",
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+                for n, role in enumerate(roles)
+            ],
+            "emojis": [],
+            "features": [],
+            "member_count": 2,
+            "members": [],
+            "channels": [],
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "stickers": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": _timestamp(),
+        }
 
     def _call(self, coro: Any) -> Any:
         if self._loop is None:
@@ -703,6 +822,8 @@ class _GatewaySession:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self.dispatch("READY", ready)
+        if self.fake.roles and self.serves(self.fake.guild_id):
+            await self.dispatch("GUILD_CREATE", self.fake.guild_payload())
         self.ready = True
         self.fake.notify()
 

@@ -36,6 +36,7 @@ from discord.http import Route
 from bot import messages
 from bot.adapters import discord_views as views
 from bot.answers import Answer
+from bot.collections import discord_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
@@ -301,10 +302,11 @@ class QuoteClient(discord.Client):
                 return
             await interaction.response.defer(ephemeral=private, thinking=True)
             started = time.perf_counter()
+            collection, service = self.routed(interaction)
             with self.metrics.answering(PLATFORM) as answered:
-                answer = await asyncio.to_thread(self.service.ask, question)
+                answer = await asyncio.to_thread(service.ask, question)
                 answered(answer.abstained)
-            await asyncio.to_thread(self.store.remember, answer, PLATFORM)
+            await asyncio.to_thread(self.store.remember, answer, PLATFORM, collection=collection)
             await interaction.edit_original_response(
                 embed=views.answer_embed(answer),
                 view=answer_view(answer),
@@ -319,7 +321,7 @@ class QuoteClient(discord.Client):
 
     async def sources(self, interaction: discord.Interaction) -> None:
         async with self.handling(interaction):
-            embed = views.sources_embed(self.service.sources())
+            embed = views.sources_embed(self.routed(interaction)[1].sources())
             await interaction.response.send_message(
                 embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
@@ -345,11 +347,12 @@ class QuoteClient(discord.Client):
     async def more_context(self, interaction: discord.Interaction, ref: str) -> None:
         async with self.handling(interaction):
             await interaction.response.defer(ephemeral=True, thinking=True)
-            documents = [s.document for s in self.service.sources()] if ref[:1] == "#" else []
+            service = self.routed(interaction)[1]
+            documents = [s.document for s in service.sources()] if ref[:1] == "#" else []
             quote_id = views.quote_id_from_ref(ref, documents)
             context = None
             if quote_id is not None:
-                context = await asyncio.to_thread(self.service.context, quote_id)
+                context = await asyncio.to_thread(service.context, quote_id)
             if context is None:
                 await interaction.followup.send(
                     messages.NO_CONTEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -358,6 +361,11 @@ class QuoteClient(discord.Client):
             await interaction.followup.send(
                 embed=views.context_embed(context), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
+
+    def routed(self, interaction: discord.Interaction) -> tuple[str, Any]:
+        """The collection (and its service) of the interaction's channel, thread parent or guild."""
+        parent = getattr(interaction.channel, "parent_id", None)
+        return discord_route(self.service, interaction.channel_id, parent, interaction.guild_id)
 
     async def report(self, interaction: discord.Interaction, exc: BaseException) -> None:
         """Tell the user what went wrong: a QuotebotError's own message, else an apology.

@@ -51,6 +51,7 @@ from bot.adapters.slack_blocks import (
 )
 from bot.adapters.slack_http import SlackGate
 from bot.answers import Answer
+from bot.collections import slack_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
@@ -245,7 +246,7 @@ class SlackBot:
                     text=notice(messages.COOLDOWN.format(seconds=wait)), response_type="ephemeral"
                 )
                 return
-            answer = self._answer(question)
+            answer = self._answer(question, command.get("channel_id"))
             _check_delivery(
                 respond(
                     text=fallback_text(answer),
@@ -254,9 +255,10 @@ class SlackBot:
                 )
             )
 
-    def _sources(self, ack: Ack) -> None:
+    def _sources(self, ack: Ack, command: dict[str, Any]) -> None:
         with replying(lambda text: ack(text=notice(text))):
-            ack(text=notice(sources_text(self.service.sources())), response_type="ephemeral")
+            _, service = slack_route(self.service, command.get("channel_id"))
+            ack(text=notice(sources_text(service.sources())), response_type="ephemeral")
 
     # -- mentions -------------------------------------------------------------
 
@@ -290,7 +292,7 @@ class SlackBot:
                 self.metrics.question(PLATFORM, COOLDOWN)
                 private(messages.COOLDOWN.format(seconds=wait))
                 return
-            answer = self._answer(question)
+            answer = self._answer(question, channel)
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
@@ -345,11 +347,12 @@ class SlackBot:
 
     # -- shared steps ---------------------------------------------------------
 
-    def _answer(self, question: str) -> Answer:
+    def _answer(self, question: str, channel: str | None = None) -> Answer:
+        collection, service = slack_route(self.service, channel)
         with self.metrics.answering(PLATFORM) as answered:
-            answer = self.service.ask(question)
+            answer = service.ask(question)
             answered(answer.abstained)
-        self.store.remember(answer, PLATFORM)
+        self.store.remember(answer, PLATFORM, collection=collection)
         return answer
 
 

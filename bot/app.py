@@ -303,14 +303,14 @@ def build_collections(
                 collection.settings,
                 service,
                 embedder_factory=embedder_factory,
-                empty=messages.COLLECTION_EMPTY.format(name=name) if config.source else None,
+                empty=messages.COLLECTION_EMPTY.format(name=name),
                 collection=name,
             )
     except BaseException:
         for built in services.values():
             built.close()
         raise
-    result = CollectionServices(config, services)
+    result = CollectionServices(config, services, embedder_factory)
     if names:
         result.active = names[0]
     return result

@@ -257,9 +257,12 @@ class CollectionServices:
     channel with :func:`slack_route` / :func:`discord_route`.
     """
 
-    def __init__(self, config: CollectionConfig, services: Mapping[str, Any]) -> None:
+    def __init__(
+        self, config: CollectionConfig, services: Mapping[str, Any], embedder_factory: Any = None
+    ) -> None:
         self.config = config
         self.services = dict(services)
+        self.embedder_factory = embedder_factory  # what builds after /add embed with
         self.active = config.default_collection
 
     def get(self, name: str | None) -> Any:

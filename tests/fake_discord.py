@@ -109,7 +109,7 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 200,
         guild_id: int = 1_100_000_000_000_000_001,
         shards: int = 1,
-        roles: dict[str, str] | None = None,
+        roles: list[str] | None = None,
     ) -> None:
         self.shards = shards  # the shard count GET /gateway/bot recommends
         self.token = token
@@ -294,7 +294,8 @@ class FakeDiscord:
         """An uploaded file, served at its ``url``; ``size`` may claim another size."""
         attachment_id = self._next_id()
         self.attachments[attachment_id] = (filename, data)
-        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}"
+        # Discord names the file in its URL after its own clean-up; any fixed name will do.
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/upload"
         return {
             "id": attachment_id,
             "filename": filename,

@@ -39,7 +39,8 @@ from bot.answers import Answer
 from bot.collections import discord_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
-from bot.errors import ConfigError, QuotebotError
+from bot.errors import CollectionError, ConfigError, QuotebotError
+from bot.library import library_for, safe_name, too_big
 from bot.metrics import COOLDOWN, Metrics
 from bot.storage import DOWN, UP, Store
 
@@ -224,6 +225,7 @@ class QuoteClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.settings = settings
         self.service = service
+        self.library = library_for(service)  # /add and /remove
         self.store = store
         self.metrics = metrics or Metrics()
         self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
@@ -362,6 +364,49 @@ class QuoteClient(discord.Client):
                 embed=views.context_embed(context), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
 
+    async def change_documents(
+        self,
+        interaction: discord.Interaction,
+        *,
+        file: discord.Attachment | None = None,
+        document: str = "",
+        collection: str | None = None,
+    ) -> None:
+        """``/add`` (with ``file``) or ``/remove`` (with ``document``), for admins only."""
+        async with self.handling(interaction):
+            if not await self.first_sight(interaction):
+                return
+            library = self.library
+            if library is None:
+                raise CollectionError(messages.ADD_UNAVAILABLE)
+            user = interaction.user
+            roles = [r.name for r in getattr(user, "roles", [])]
+            if not library.discord_admin(interaction.permissions.manage_guild, roles):
+                what = "add" if file is not None else "remove"
+                log.info("Interaction %s: /%s refused to a non-admin.", interaction.id, what)
+                raise CollectionError(library.discord_refusal())
+            limit = self.settings.max_file_bytes
+            if file is not None:  # refused before downloading: an unsupported or huge file
+                name = safe_name(file.filename)
+                if file.size > limit:
+                    raise CollectionError(too_big(name, file.size, self.settings.max_file_mb))
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            target = collection or self.routed(interaction)[0]
+            if file is not None:
+                try:
+                    data = await file.read()
+                except (discord.HTTPException, aiohttp.ClientError) as exc:
+                    log.warning("Interaction %s: download failed: %r", interaction.id, exc)
+                    raise CollectionError(
+                        messages.ADD_DOWNLOAD_FAILED.format(name=safe_name(file.filename))
+                    ) from None
+                done: Any = await asyncio.to_thread(library.add, file.filename, data, target)
+            else:
+                done = await asyncio.to_thread(library.remove, document, target)
+            await interaction.edit_original_response(
+                content=views.content(done.reply()), allowed_mentions=NO_MENTIONS
+            )
+
     def routed(self, interaction: discord.Interaction) -> tuple[str, Any]:
         """The collection (and its service) of the interaction's channel, thread parent or guild."""
         parent = getattr(interaction.channel, "parent_id", None)
@@ -418,6 +463,31 @@ def _add_commands(tree: QuoteTree) -> None:
     @tree.command(name="help", description=messages.HELP_DESCRIPTION)
     async def help_(interaction: discord.Interaction[QuoteClient]) -> None:
         await interaction.client.help(interaction)
+
+    @tree.command(name="add", description=messages.ADD_DESCRIPTION)
+    @app_commands.describe(
+        file=messages.ADD_FILE_DESCRIPTION, collection=messages.ADD_COLLECTION_DESCRIPTION
+    )
+    async def add(
+        interaction: discord.Interaction[QuoteClient],
+        file: discord.Attachment,
+        collection: str | None = None,
+    ) -> None:
+        await interaction.client.change_documents(interaction, file=file, collection=collection)
+
+    @tree.command(name="remove", description=messages.REMOVE_DESCRIPTION)
+    @app_commands.describe(
+        document=messages.REMOVE_DOCUMENT_DESCRIPTION,
+        collection=messages.ADD_COLLECTION_DESCRIPTION,
+    )
+    async def remove(
+        interaction: discord.Interaction[QuoteClient],
+        document: str,
+        collection: str | None = None,
+    ) -> None:
+        await interaction.client.change_documents(
+            interaction, document=document, collection=collection
+        )
 
 
 def answer_view(answer: Answer) -> discord.ui.View:

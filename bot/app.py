@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,24 @@ def _sentence_transformer(name: str) -> Any:
     from index.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(name)
+
+
+def shared_embedders(factory: EmbedderFactory | None = None) -> EmbedderFactory:
+    """``factory`` (default: sentence-transformers) loading each model once, for every build.
+
+    Several collections, and every document added from chat, then share one model
+    instead of loading it for each build.
+    """
+    made: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def make(name: str) -> Any:
+        with lock:
+            if name not in made:
+                made[name] = (factory or _sentence_transformer)(name)
+            return made[name]
+
+    return make
 
 
 def build(
@@ -288,6 +307,7 @@ def build_collections(
     from bot import messages
     from bot.collections import CollectionServices
 
+    embedder_factory = shared_embedders(embedder_factory)
     services: dict[str, ReloadingService] = {}
     try:
         for name in names or config.names:

@@ -216,7 +216,7 @@ def _live_service(settings: Settings, args: argparse.Namespace) -> Any:
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot import collections
-    from bot.app import build, has_documents
+    from bot.app import build, has_documents, shared_embedders
     from index import store
 
     config = collections.load(settings)
@@ -226,6 +226,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             "With collections (quotebot.toml), quotebot index builds whole collections: "
             "use --collection NAME instead of paths."
         )
+    factory = shared_embedders()  # one model for every collection's build
     for name in names:
         collection = config.collections[name]
         if config.source is not None and not has_documents(collection.settings):
@@ -241,6 +242,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 progress=update,
                 warn=_warn,
                 notice=_notice,
+                embedder_factory=factory,
             )
         m = index.manifest
         summary = (

@@ -396,7 +396,9 @@ class QuoteClient(discord.Client):
                 try:
                     data = await file.read()
                 except (discord.HTTPException, aiohttp.ClientError) as exc:
-                    log.warning("Interaction %s: download failed: %r", interaction.id, exc)
+                    log.warning(
+                        "Interaction %s: download failed (%s).", interaction.id, type(exc).__name__
+                    )
                     raise CollectionError(
                         messages.ADD_DOWNLOAD_FAILED.format(name=safe_name(file.filename))
                     ) from None

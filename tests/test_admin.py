@@ -253,6 +253,8 @@ def test_slack_admins_add_in_a_dm_and_remove_others_are_refused(services, settin
         slack.event(dm_file_event("add", [huge], user=ADMIN, event_id="Ev4"))
         assert "over the 0.01 MB limit" in fake.wait_calls("chat.postMessage", 4)[3].data["text"]
         assert len(fake.downloads) == 1
+        slack.event(dm_file_event("add hr", [], user=ADMIN, event_id="Ev7"))
+        assert fake.wait_calls("chat.postMessage", 5)[4].data["text"] == messages.SLACK_ADD_HINT
 
         def remove(text: str, user: str, target: str) -> str:
             form = slash_command(text, fake.response_url(target), user=user)

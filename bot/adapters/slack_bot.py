@@ -323,8 +323,9 @@ class SlackBot:
             return  # channel messages (mentions have their own event) and bots
         user, files = event.get("user", ""), event.get("files") or []
         words = unescape(event.get("text", "")).split()
-        if not user or user == self.bot_user_id or not files:
-            return
+        asks_to_add = bool(words) and words[0].lower() == "add"
+        if not user or user == self.bot_user_id or not (files or asks_to_add):
+            return  # other direct messages are not commands
 
         def reply(text: str) -> None:
             client.chat_postMessage(channel=event["channel"], text=notice(text))
@@ -334,7 +335,7 @@ class SlackBot:
             if not self.store.first_sight(f"slack:event:{key}"):
                 self.metrics.deduplicated.labels(PLATFORM).inc()
                 return
-            if not words or words[0].lower() != "add":
+            if not files or not asks_to_add:  # "add" without a file, or a file without "add"
                 reply(messages.SLACK_ADD_HINT)
                 return
             library = self._admin_library(user)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.answers import Answer, Context, Quote, SourceInfo
+from bot.followup import Turn
 from bot.service import QuoteService
 
 logger = logging.getLogger(__name__)
@@ -76,9 +77,9 @@ class ReloadingService:
 
     # The methods the adapters call, each on the service current when the call starts.
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, previous: Turn | None = None) -> Answer:
         with self._borrow() as service:
-            return service.ask(question)
+            return service.ask(question, previous)
 
     def sources(self) -> list[SourceInfo]:
         with self._borrow() as service:

@@ -54,6 +54,7 @@ from bot.answers import Answer
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import ConfigError, QuotebotError
+from bot.followup import Turn
 from bot.http import HttpServer
 from bot.logfilter import Redactor
 from bot.metrics import COOLDOWN, Health, Metrics, ops_app
@@ -290,7 +291,12 @@ class SlackBot:
                 self.metrics.question(PLATFORM, COOLDOWN)
                 private(messages.COOLDOWN.format(seconds=wait))
                 return
-            answer = self._answer(question)
+            # A mention inside a thread continues its conversation: the thread's last
+            # answered question (kept in the store, so any replica knows it) is context.
+            earlier = None
+            if event.get("thread_ts"):
+                earlier = self.store.thread_answer(PLATFORM, channel, thread_ts)
+            answer = self._answer(question, Turn.of(earlier) if earlier else None)
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
@@ -299,6 +305,8 @@ class SlackBot:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            if not answer.abstained:
+                self.store.remember_thread(PLATFORM, channel, thread_ts, answer.id)
 
     def _without_own_mention(self, text: str) -> str:
         if not self.bot_user_id:
@@ -345,9 +353,12 @@ class SlackBot:
 
     # -- shared steps ---------------------------------------------------------
 
-    def _answer(self, question: str) -> Answer:
+    def _answer(self, question: str, previous: Turn | None = None) -> Answer:
         with self.metrics.answering(PLATFORM) as answered:
-            answer = self.service.ask(question)
+            if previous is None:
+                answer = self.service.ask(question)
+            else:
+                answer = self.service.ask(question, previous=previous)
             answered(answer.abstained)
         self.store.remember(answer, PLATFORM)
         return answer

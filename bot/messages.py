@@ -121,3 +121,8 @@ DATABASE_TOO_NEW = (
 )
 DB_VERSION = "Database schema at version {version} ({backend}: {where})."
 DB_UPGRADED = "Database schema upgraded from version {before} to {after} ({backend}: {where})."
+
+# Follow-ups (a reply to an answer in Discord)
+FOLLOW_UP_EMPTY = (
+    "Reply to one of my answers with a follow-up question, e.g. What did he say about it?"
+)

@@ -187,3 +187,8 @@ ADD_FILE_DESCRIPTION = "The document: .txt, .md, .html or .pdf"
 ADD_COLLECTION_DESCRIPTION = "The collection (default: this channel's)."
 REMOVE_DESCRIPTION = "Remove a document from a collection (admins only)."
 REMOVE_DOCUMENT_DESCRIPTION = "The document's file name (as added) or its title."
+
+# Follow-ups (a reply to an answer in Discord)
+FOLLOW_UP_EMPTY = (
+    "Reply to one of my answers with a follow-up question, e.g. What did he say about it?"
+)

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import CollectionError
+from bot.followup import Turn
 from bot.service import QuoteService
 
 logger = logging.getLogger(__name__)
@@ -91,11 +92,11 @@ class ReloadingService:
 
     # The methods the adapters call, each on the service current when the call starts.
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, previous: Turn | None = None) -> Answer:
         with self._borrow() as service:
             if service is None:
                 raise CollectionError(str(self._empty))
-            return service.ask(question)
+            return service.ask(question, previous)
 
     def sources(self) -> list[SourceInfo]:
         with self._borrow() as service:

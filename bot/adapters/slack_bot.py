@@ -57,6 +57,7 @@ from bot.collections import slack_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import CollectionError, ConfigError, QuotebotError
+from bot.followup import Turn
 from bot.http import HttpServer
 from bot.library import Library, library_for, safe_name, too_big
 from bot.logfilter import Redactor
@@ -298,7 +299,12 @@ class SlackBot:
                 self.metrics.question(PLATFORM, COOLDOWN)
                 private(messages.COOLDOWN.format(seconds=wait))
                 return
-            answer = self._answer(question, channel)
+            # A mention inside a thread continues its conversation: the thread's last
+            # answered question (kept in the store, so any replica knows it) is context.
+            earlier = None
+            if event.get("thread_ts"):
+                earlier = self.store.thread_answer(PLATFORM, channel, thread_ts)
+            answer = self._answer(question, channel, Turn.of(earlier) if earlier else None)
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
@@ -307,6 +313,8 @@ class SlackBot:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            if not answer.abstained:
+                self.store.remember_thread(PLATFORM, channel, thread_ts, answer.id)
 
     def _without_own_mention(self, text: str) -> str:
         if not self.bot_user_id:
@@ -436,10 +444,15 @@ class SlackBot:
 
     # -- shared steps ---------------------------------------------------------
 
-    def _answer(self, question: str, channel: str | None = None) -> Answer:
+    def _answer(
+        self, question: str, channel: str | None = None, previous: Turn | None = None
+    ) -> Answer:
         collection, service = slack_route(self.service, channel)
         with self.metrics.answering(PLATFORM) as answered:
-            answer = service.ask(question)
+            if previous is None:
+                answer = service.ask(question)
+            else:
+                answer = service.ask(question, previous=previous)
             answered(answer.abstained)
         self.store.remember(answer, PLATFORM, collection=collection)
         return answer

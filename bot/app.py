@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from index.errors import ModelError
 from index.store import CorpusIndex, Progress
 
 if TYPE_CHECKING:
+    from bot.collections import Collection, CollectionConfig, CollectionServices
     from bot.metrics import Health, Metrics
     from bot.reload import ReloadingService
     from bot.storage import Store
@@ -30,7 +32,10 @@ EmbedderFactory = Callable[[str], Any]
 def file_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[str, list[int]]:
     """Size and modification time of every corpus file, by doc_id: a cheap change detector."""
     stamps = {}
-    for path, doc_id in find_files(settings.corpus, paths, warn=lambda _: None):
+    quiet = lambda _: None  # noqa: E731
+    for path, doc_id in find_files(
+        settings.corpus, paths, warn=quiet, recursive=settings.corpus_subfolders
+    ):
         try:
             st = path.stat()
         except OSError:
@@ -48,6 +53,24 @@ def _sentence_transformer(name: str) -> Any:
     from index.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(name)
+
+
+def shared_embedders(factory: EmbedderFactory | None = None) -> EmbedderFactory:
+    """``factory`` (default: sentence-transformers) loading each model once, for every build.
+
+    Several collections, and every document added from chat, then share one model
+    instead of loading it for each build.
+    """
+    made: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def make(name: str) -> Any:
+        with lock:
+            if name not in made:
+                made[name] = (factory or _sentence_transformer)(name)
+            return made[name]
+
+    return make
 
 
 def build(
@@ -68,7 +91,12 @@ def build(
     factory = embedder_factory or _sentence_transformer
     with store.writer_lock(settings.index_dir, notice=notice):
         documents = load_corpus(
-            settings.corpus, paths, warn=warn, max_bytes=settings.max_file_bytes, progress=progress
+            settings.corpus,
+            paths,
+            warn=warn,
+            max_bytes=settings.max_file_bytes,
+            progress=progress,
+            recursive=settings.corpus_subfolders,
         )
         previous = None
         if not rebuild and store.exists(settings.index_dir):
@@ -204,14 +232,17 @@ def build_service(
 
 def live_service(
     settings: Settings,
-    service: QuoteService,
+    service: QuoteService | None,
     *,
     embedder_factory: EmbedderFactory | None = None,
+    empty: str | None = None,
+    collection: str = "default",
 ) -> ReloadingService:
     """``service``, followed by the service of each new generation a build publishes.
 
     The returned service checks every ``settings.reload_seconds`` (never when 0)
-    once started; close it to stop.
+    once started; close it to stop. ``empty``: the line it answers with while
+    the collection has no index (``service`` may then be None).
     """
     from bot.reload import ReloadingService
 
@@ -229,7 +260,80 @@ def live_service(
         load=load,
         interval=settings.reload_seconds,
         cleanup=lambda: store.remove_unused(settings.index_dir),
+        empty=empty,
+        collection=collection,
     )
+
+
+def has_documents(settings: Settings) -> bool:
+    """Whether the corpus folder holds any file of a supported type (CorpusError if missing)."""
+    found = find_files(settings.corpus, warn=lambda _: None, recursive=settings.corpus_subfolders)
+    return bool(found)
+
+
+def collection_service(
+    collection: Collection,
+    config: CollectionConfig,
+    *,
+    progress: Progress | None = None,
+    notice: Notice | None = None,
+    embedder_factory: EmbedderFactory | None = None,
+) -> QuoteService | None:
+    """The collection's service, its index built or updated first; None when it has no documents.
+
+    With collections, an empty one has no index (an old one is withdrawn); with
+    the corpus as the only collection, an empty corpus is an error, as it was.
+    """
+    if config.source is not None and not has_documents(collection.settings):
+        store.unpublish(collection.index_dir)
+        return None
+    return build_service(
+        collection.settings, progress=progress, notice=notice, embedder_factory=embedder_factory
+    )
+
+
+def build_collections(
+    config: CollectionConfig,
+    names: list[str] | None = None,
+    *,
+    progress: Progress | None = None,
+    notice: Notice | None = None,
+    embedder_factory: EmbedderFactory | None = None,
+) -> CollectionServices:
+    """A service for each collection in ``names`` (default: all), each following its index.
+
+    Start the result (or use it as a context manager) to follow new builds.
+    """
+    from bot import messages
+    from bot.collections import CollectionServices
+
+    embedder_factory = shared_embedders(embedder_factory)
+    services: dict[str, ReloadingService] = {}
+    try:
+        for name in names or config.names:
+            collection = config.collections[name]
+            service = collection_service(
+                collection,
+                config,
+                progress=progress,
+                notice=notice,
+                embedder_factory=embedder_factory,
+            )
+            services[name] = live_service(
+                collection.settings,
+                service,
+                embedder_factory=embedder_factory,
+                empty=messages.COLLECTION_EMPTY.format(name=name),
+                collection=name,
+            )
+    except BaseException:
+        for built in services.values():
+            built.close()
+        raise
+    result = CollectionServices(config, services, embedder_factory)
+    if names:
+        result.active = names[0]
+    return result
 
 
 def build_store(settings: Settings) -> Store:

@@ -37,15 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
     p.add_argument("--rebuild", action="store_true", help="re-embed every document")
     p.add_argument("--kind", choices=KINDS, help="FAISS index kind (QUOTEBOT_INDEX_KIND)")
+    p.add_argument("--collection", metavar="NAME", help="only this collection (default: all)")
 
     p = sub.add_parser("ask", help="answer one question (or one per stdin line with -)")
     p.add_argument("question", nargs="+", help="the question, or - to read questions from stdin")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--collection", metavar="NAME", help="answer from this collection")
 
     p = sub.add_parser("sources", help="list the indexed documents")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--collection", metavar="NAME", help="this collection's documents")
 
-    sub.add_parser("chat", help="interactive terminal chat (/ask, /sources, /help)")
+    sub.add_parser("chat", help="interactive terminal chat (/ask, /sources, /collection, /help)")
 
     p = sub.add_parser("run", help="start the configured chat adapters (default: terminal chat)")
     p.add_argument("platform", nargs="?", choices=["discord", "slack"], help="only this one")
@@ -194,40 +197,64 @@ def _warn(text: str) -> None:
     print(neutralise(f"warning: {text}"), file=sys.stderr)
 
 
-def _service(settings: Settings, args: argparse.Namespace) -> Any:
-    from bot.app import build_service
+def _service(settings: Settings, args: argparse.Namespace, *, every: bool = False) -> Any:
+    """The service of ``--collection`` (default: the default one), or of ``every`` collection."""
+    from bot import collections
+    from bot.app import build_collections
 
+    config = collections.load(settings)
+    names = None if every else [config.get(getattr(args, "collection", None)).name]
     bar, update = _progress(args.verbose)
     with bar:
-        return build_service(settings, progress=update, notice=_notice)
+        return build_collections(config, names, progress=update, notice=_notice)
 
 
 def _live_service(settings: Settings, args: argparse.Namespace) -> Any:
-    """The service of a long-running bot: it follows each new build of the index."""
-    from bot.app import live_service
-
-    return live_service(settings, _service(settings, args))
+    """The services of a long-running bot: each follows each new build of its index."""
+    return _service(settings, args, every=True)
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build
+    from bot import collections
+    from bot.app import build, has_documents, shared_embedders
+    from index import store
 
-    bar, update = _progress(args.verbose)
-    with bar:
-        index = build(
-            settings,
-            args.paths or None,
-            rebuild=args.rebuild,
-            progress=update,
-            warn=_warn,
-            notice=_notice,
+    config = collections.load(settings)
+    names = [config.get(args.collection).name] if args.collection else config.names
+    if config.source is not None and args.paths:
+        raise QuotebotError(
+            "With collections (quotebot.toml), quotebot index builds whole collections: "
+            "use --collection NAME instead of paths."
         )
-    m = index.manifest
-    print(
-        f"Indexed {len(index.documents)} document(s), {m['sentences']} sentences "
-        f"({m['reused_documents']} unchanged, not re-embedded); index kind {m['index_kind']}, "
-        f"model {m['model']}, queries via {m.get('query_backend')}; in {settings.index_dir}"
-    )
+    factory = shared_embedders()  # one model for every collection's build
+    for name in names:
+        collection = config.collections[name]
+        if config.source is not None and not has_documents(collection.settings):
+            store.unpublish(collection.index_dir)
+            print(messages.COLLECTION_NOTHING_TO_INDEX.format(name=name, folder=collection.folder))
+            continue
+        bar, update = _progress(args.verbose)
+        with bar:
+            index = build(
+                collection.settings,
+                args.paths or None,
+                rebuild=args.rebuild,
+                progress=update,
+                warn=_warn,
+                notice=_notice,
+                embedder_factory=factory,
+            )
+        m = index.manifest
+        summary = (
+            f"Indexed {len(index.documents)} document(s), {m['sentences']} sentences "
+            f"({m['reused_documents']} unchanged, not re-embedded); index kind "
+            f"{m['index_kind']}, model {m['model']}, queries via {m.get('query_backend')}; "
+            f"in {collection.index_dir}"
+        )
+        if config.source is None:
+            print(summary)
+        else:
+            print(messages.COLLECTION_INDEXED.format(name=name, summary=summary))
     return 0
 
 
@@ -263,6 +290,10 @@ def _print_answer(service: Any, question: str, *, as_json: bool) -> int:
 def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     service = _service(settings, args)
     sources = service.sources()
+    empty = service.get(service.active).index is None
+    if empty and not args.json:
+        print(messages.COLLECTION_EMPTY.format(name=service.active))
+        return 0
     if args.json:
         manifest = service.index.manifest
         print(

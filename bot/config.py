@@ -21,6 +21,11 @@ class Settings:
 
     corpus: Path = Path("corpus")
     index_dir: Path = Path(".quotebot/index")
+    # Collections and who may add documents: QUOTEBOT_CONFIG, else quotebot.toml when present.
+    config_file: Path | None = None
+    # False for the collection "default" when sub-folders are collections of their own:
+    # then it holds only the files directly in ``corpus``. Set by bot.collections.
+    corpus_subfolders: bool = True
     model: str = DEFAULT_MODEL
     index_kind: str = "auto"  # one of index.vectors.KINDS
     max_question_chars: int = 500
@@ -73,6 +78,7 @@ class Settings:
         text_vars = {
             "corpus": "QUOTEBOT_CORPUS",
             "index_dir": "QUOTEBOT_INDEX_DIR",
+            "config_file": "QUOTEBOT_CONFIG",
             "model": "QUOTEBOT_MODEL",
             "index_kind": "QUOTEBOT_INDEX_KIND",
             "feedback_db": "QUOTEBOT_FEEDBACK_DB",
@@ -115,7 +121,7 @@ class Settings:
             )
         values.update({k: v for k, v in overrides.items() if v is not None})
         for f in fields(cls):
-            if f.name in ("corpus", "index_dir", "feedback_db") and f.name in values:
+            if f.name in ("corpus", "index_dir", "feedback_db", "config_file") and f.name in values:
                 values[f.name] = Path(str(values[f.name])).expanduser()
         settings = replace(cls(), **values)  # type: ignore[arg-type]
         settings.validate()

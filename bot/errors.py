@@ -5,6 +5,7 @@ from __future__ import annotations
 from index.errors import CorpusError, IndexUnavailableError, ModelError, QuotebotError
 
 __all__ = [
+    "CollectionError",
     "ConfigError",
     "CorpusError",
     "IndexUnavailableError",
@@ -25,3 +26,7 @@ class QuestionError(QuotebotError):
 
 class StorageError(QuotebotError):
     """The state store (SQLite file or PostgreSQL) cannot be reached or used."""
+
+
+class CollectionError(QuotebotError):
+    """A collection is unknown, empty, or a document cannot be added to or removed from it."""

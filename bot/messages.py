@@ -121,3 +121,74 @@ DATABASE_TOO_NEW = (
 )
 DB_VERSION = "Database schema at version {version} ({backend}: {where})."
 DB_UPGRADED = "Database schema upgraded from version {before} to {after} ({backend}: {where})."
+
+# Collections (quotebot.toml)
+CONFIG_MISSING = "QUOTEBOT_CONFIG names {path}, which does not exist; create it or unset it."
+CONFIG_UNREADABLE = "Cannot read the configuration file {path}: {reason}."
+CONFIG_UNKNOWN_KEY = "unknown setting {key} (known: {known})."
+CONFIG_UNKNOWN_COLLECTION = (
+    "{what} names no collection: there is no folder {folder} (collections: {known})."
+)
+CONFIG_DEFAULT_FOLDER = (
+    "the folder {folder} cannot be a collection: default is the name of the files "
+    "directly in the corpus folder; rename it."
+)
+CONFIG_CHANNEL_TWICE = (
+    "channel {channel} is listed twice (in [collections.{first}] and [collections.{second}]); "
+    "a channel answers from one collection."
+)
+UNKNOWN_COLLECTION = "There is no collection {name}; collections: {known}."
+COLLECTIONS_NEED_CONFIG = (
+    " Sub-folders of the corpus become collections once quotebot.toml exists (see the README)."
+)
+COLLECTION_EMPTY = "The collection {name} has no documents yet."
+COLLECTION_ACTIVE = "Answering from the collection {name} (collections: {known})."
+COLLECTION_INDEXED = "{name}: {summary}"
+COLLECTION_NOTHING_TO_INDEX = "{name}: no documents in {folder}; nothing to index."
+TERMINAL_COLLECTION_HELP = "  /collection [NAME]  show which collection answers, or switch to NAME"
+
+# Documents added and removed from chat
+DOCUMENT_ADDED = (
+    "Added {document} to the collection {collection}: “{title}”, {paragraphs} paragraph(s). "
+    "Questions are answered from it now."
+)
+DOCUMENT_REPLACED = (
+    "Replaced {document} in the collection {collection} (a document of that name was there): "
+    "“{title}”, {paragraphs} paragraph(s). Questions are answered from it now."
+)
+DOCUMENT_REMOVED = "Removed {document} (“{title}”) from the collection {collection}."
+ADD_HIDDEN = "{name}: names starting with a dot are not added; nothing was added."
+ADD_UNSUPPORTED = "{name} is not a supported file type ({accepted}); nothing was added."
+ADD_TOO_BIG = (
+    "{name} is {size}, over the {limit:g} MB limit (QUOTEBOT_MAX_FILE_MB); nothing was added."
+)
+ADD_EMPTY = "{name} is empty; nothing was added."
+ADD_UNREADABLE = "{name} cannot be read ({reason}); nothing was added."
+ADD_WRITE_FAILED = "{name} could not be written ({reason}); nothing was added."
+ADD_DOWNLOAD_FAILED = "{name} could not be downloaded; nothing was added. Please try again."
+REMOVE_UNKNOWN = (
+    "There is no document {name} in the collection {collection}; /sources lists its documents."
+)
+REMOVE_AMBIGUOUS = "Several documents are titled {name} ({documents}); give the file name."
+REMOVE_FAILED = "{name} could not be removed ({reason})."
+ADD_UNAVAILABLE = "Adding and removing documents is not available in this bot."
+DISCORD_ADMINS_ONLY = (
+    "Only members with the Manage Server permission{role} may add or remove documents; "
+    "nothing was changed."
+)
+DISCORD_ADMINS_ROLE = " or the role {role}"
+SLACK_ADMINS_ONLY = (
+    "Only the admins listed in quotebot.toml may add or remove documents; nothing was changed."
+)
+SLACK_ADD_HINT = "To add a document, share the file here with the message: add [collection]"
+SLACK_REMOVE_USAGE = "Usage: /remove <document> [collection], e.g. /remove leave.md hr"
+ADD_DESCRIPTION = "Add a document to a collection (admins only)."
+ADD_FILE_DESCRIPTION = "The document: .txt, .md, .html or .pdf"
+ADD_COLLECTION_DESCRIPTION = "The collection (default: this channel's)."
+REMOVE_DESCRIPTION = "Remove a document from a collection (admins only)."
+REMOVE_DOCUMENT_DESCRIPTION = "The document's file name (as added) or its title."
+
+# Follow-ups (a reply to an answer in Discord)
+FOLLOW_UP_EMPTY = (
+    "Reply to one of my answers with a follow-up question, e.g. What did he say about it?"
+)

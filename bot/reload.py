@@ -7,6 +7,10 @@ when it names a new generation, a service is loaded for it and swapped in
 atomically. Questions in flight finish on the service they started with, which
 then lets go of its generation so a later build may delete it. A generation
 that fails to load is logged once and the old service keeps answering.
+
+A collection may have no documents, hence no index: built with ``empty`` (the
+line to answer with), the service starts or becomes empty when CURRENT is
+absent, and answers again once a build publishes a generation.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.answers import Answer, Context, Quote, SourceInfo
+from bot.errors import CollectionError
+from bot.followup import Turn
 from bot.service import QuoteService
 
 logger = logging.getLogger(__name__)
@@ -26,20 +32,24 @@ logger = logging.getLogger(__name__)
 class _Slot:
     """One service and how many calls are using it."""
 
-    def __init__(self, service: QuoteService) -> None:
+    def __init__(self, service: QuoteService | None) -> None:
         self.service = service
         self.users = 0
         self.retired = False
 
     def release_if_idle(self) -> bool:
         """Let go of the generation once retired and unused; True when that happened now."""
+        if self.service is None:
+            return False
         if self.retired and self.users == 0 and self.service.index.folder is not None:
             self.service.index.release()
             return True
         return False
 
 
-def generation_of(service: QuoteService) -> str:
+def generation_of(service: QuoteService | None) -> str:
+    if service is None:
+        return ""
     folder = service.index.folder
     return folder.name if folder is not None else ""
 
@@ -55,13 +65,19 @@ class ReloadingService:
 
     def __init__(
         self,
-        service: QuoteService,
+        service: QuoteService | None,
         *,
         generation: Callable[[], str | None],
         load: Callable[[], QuoteService],
         interval: float = 2.0,
         cleanup: Callable[[], None] | None = None,
+        empty: str | None = None,
+        collection: str = "default",
     ) -> None:
+        if service is None and empty is None:
+            raise ValueError("a service without an index needs the line to answer with")
+        self.collection = collection
+        self._empty = empty  # None: a missing index keeps the loaded one answering
         self._slot = _Slot(service)
         self._generation = generation
         self._load = load
@@ -76,29 +92,32 @@ class ReloadingService:
 
     # The methods the adapters call, each on the service current when the call starts.
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, previous: Turn | None = None) -> Answer:
         with self._borrow() as service:
-            return service.ask(question)
+            if service is None:
+                raise CollectionError(str(self._empty))
+            return service.ask(question, previous)
 
     def sources(self) -> list[SourceInfo]:
         with self._borrow() as service:
-            return service.sources()
+            return [] if service is None else service.sources()
 
     def quote(self, quote_id: str) -> Quote | None:
         with self._borrow() as service:
-            return service.quote(quote_id)
+            return None if service is None else service.quote(quote_id)
 
     def context(self, quote_id: str, sentences: int = 2) -> Context | None:
         with self._borrow() as service:
-            return service.context(quote_id, sentences)
+            return None if service is None else service.context(quote_id, sentences)
 
     @property
     def index(self) -> Any:
-        """The index new questions are answered from."""
-        return self._slot.service.index
+        """The index new questions are answered from (None while there is none)."""
+        service = self._slot.service
+        return None if service is None else service.index
 
     @contextlib.contextmanager
-    def _borrow(self) -> Iterator[QuoteService]:
+    def _borrow(self) -> Iterator[QuoteService | None]:
         with self._lock:
             slot = self._slot
             slot.users += 1
@@ -120,6 +139,11 @@ class ReloadingService:
             self._report(f"Cannot read the live index ({exc}); still answering from the old one.")
             return False
         current = generation_of(self._slot.service)
+        if not live and self._empty is not None and self._slot.service is not None:
+            # Every document of the collection was removed: answer that it is empty.
+            self._swap(None)
+            logger.info("The collection %s has no index any more.", self.collection)
+            return True
         if not live or live in (current, self._failed):
             return False
         try:
@@ -132,14 +156,17 @@ class ReloadingService:
                 f"still answering from {current or 'the old one'}."
             )
             return False
+        self._swap(fresh)
+        self._reported = None
+        logger.info("Now answering from the new index generation %s.", generation_of(fresh))
+        return True
+
+    def _swap(self, fresh: QuoteService | None) -> None:
         with self._lock:
             old, self._slot = self._slot, _Slot(fresh)
             old.retired = True
             if old.release_if_idle():
                 self._released.set()
-        self._reported = None
-        logger.info("Now answering from the new index generation %s.", generation_of(fresh))
-        return True
 
     def _report(self, text: str) -> None:
         if text != self._reported:

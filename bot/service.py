@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from bot import messages
+from bot import followup, messages
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import QuestionError
+from bot.followup import Turn
 from index.documents import Document
 from index.search import Searcher, refers_back
 from index.store import CorpusIndex
@@ -61,16 +62,30 @@ class QuoteService:
         self.max_quotes = max_quotes
         self._docs = {d.doc_id: (i, d) for i, d in enumerate(index.documents)}
 
-    def ask(self, question: str) -> Answer:
-        """Answer ``question``; raises QuestionError when there is nothing to ask."""
-        return self.explain(question)[0]
+    def ask(self, question: str, previous: Turn | None = None) -> Answer:
+        """Answer ``question``; raises QuestionError when there is nothing to ask.
 
-    def explain(self, question: str, vector: np.ndarray | None = None) -> tuple[Answer, Any]:
+        ``previous``: the turn before it in the same conversation (a thread); a
+        question that refers back to it is searched with it as context.
+        """
+        return self.explain(question, previous=previous)[0]
+
+    def explain(
+        self, question: str, vector: np.ndarray | None = None, *, previous: Turn | None = None
+    ) -> tuple[Answer, Any]:
         """The answer and the search behind it (``vector``: the prepared question's embedding)."""
         text, truncated = clean_question(question or "", self.max_question_chars)
         if not any(c.isalnum() for c in text):
             raise QuestionError(messages.EMPTY_QUESTION)
-        result = self.searcher.search(text, k=12, vector=vector)
+        found = None
+        if previous is not None and vector is None:
+            found = followup.context(self.searcher, text, previous)
+        if found is not None:
+            result = self.searcher.search(
+                text, k=12, vector=found.vector, context_stems=found.stems
+            )
+        else:
+            result = self.searcher.search(text, k=12, vector=vector)
         quotes = self._quotes([(h.row, h.score) for h in result.hits])
         # Abstain only when the corpus probably does not answer *and* the first quote
         # is probably not the answer: a quote more likely right than wrong is shown.

@@ -73,6 +73,7 @@ def load_corpus(
     warn: Callable[[str], None] | None = None,
     max_bytes: int | None = None,
     progress: Progress | None = None,
+    recursive: bool = True,
 ) -> list[Document]:
     """Load every readable document under ``root`` (or under ``paths``), sorted by doc_id.
 
@@ -83,13 +84,15 @@ def load_corpus(
     with one call of ``warn`` naming it (default: a logging warning); so are
     symlink loops, FIFOs, sockets and devices (never opened) and files over
     ``max_bytes``. ``progress(stage, done, total)`` is told as files are read.
+    ``recursive=False`` reads only the files directly in ``root`` (not in its
+    sub-folders) when no ``paths`` are given.
 
     Raises :class:`CorpusError` when ``root`` (or a given path) does not exist,
     or when no readable document is found.
     """
     warn = warn or logger.warning
     where = ", ".join(str(p) for p in paths) if paths else str(root)
-    candidates = find_files(root, paths, warn=warn)
+    candidates = find_files(root, paths, warn=warn, recursive=recursive)
     documents: list[Document] = []
     seen_files: set[Path] = set()
     seen_ids: dict[str, Path] = {}
@@ -138,6 +141,7 @@ def find_files(
     paths: Sequence[Path] | None = None,
     *,
     warn: Callable[[str], None] | None = None,
+    recursive: bool = True,
 ) -> list[tuple[Path, str]]:
     """The (path, doc_id) pairs :func:`load_corpus` would read, without reading them.
 
@@ -151,7 +155,7 @@ def find_files(
             raise CorpusError(
                 f"Corpus folder {root} {what}; create it and put documents in it ({ACCEPTED})."
             )
-        candidates = list(_walk(root, root, warn))
+        candidates = list(_walk(root, root, warn, recursive=recursive))
     else:
         candidates = []
         for path in map(Path, paths):
@@ -168,14 +172,16 @@ def find_files(
     return candidates
 
 
-def _walk(folder: Path, base: Path, warn: Callable[[str], None]) -> Iterator[tuple[Path, str]]:
+def _walk(
+    folder: Path, base: Path, warn: Callable[[str], None], *, recursive: bool = True
+) -> Iterator[tuple[Path, str]]:
     """Supported, non-hidden files under ``folder`` with doc_ids relative to ``base``."""
 
     def on_error(exc: OSError) -> None:
         warn(f"Skipping {exc.filename}: {exc.strerror or exc}.")
 
     for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         for name in sorted(filenames):
             if name.startswith(".") or Path(name).suffix.lower() not in SUFFIXES:
                 continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -350,6 +351,10 @@ class Searcher:
         vocab = self.index.bm25.vocab_dict
         return sum(w in vocab for w in q_set) / len(q_set)
 
+    def knows(self, stem: str) -> bool:
+        """Whether any sentence of the corpus has the word stem ``stem``."""
+        return stem in self.index.bm25.vocab_dict
+
     def bm25_scores(self, question_stems: list[str]) -> np.ndarray:
         bm25 = self.index.bm25
         ids = bm25.get_tokens_ids(question_stems)
@@ -357,8 +362,19 @@ class Searcher:
             return np.zeros(len(self.index), dtype=np.float32)
         return np.asarray(bm25.get_scores_from_ids(ids), dtype=np.float32)
 
-    def search(self, question: str, k: int = 10, vector: np.ndarray | None = None) -> SearchResult:
-        """The best sentences for ``question``; ``vector``: its embedding as prepared, if known."""
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        vector: np.ndarray | None = None,
+        *,
+        context_stems: Sequence[str] = (),
+    ) -> SearchResult:
+        """The best sentences for ``question``; ``vector``: its embedding as prepared, if known.
+
+        ``context_stems``: keywords of an earlier question that this one continues
+        ("What did he say?" after "Who is the mayor?"), searched as if asked too.
+        """
         n = len(self.index)
         if n == 0:
             empty = np.zeros((0, len(FEATURES)))
@@ -369,7 +385,7 @@ class Searcher:
         question = query.text
         if vector is None:
             vector = self.embedder.encode([question])[0]
-        q_stems = query.stems
+        q_stems = query.stems + [s for s in context_stems if s not in query.stems]
         bm25 = self.bm25_scores(q_stems)
 
         if self.index.kind == "flat":

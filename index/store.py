@@ -410,6 +410,23 @@ def save_index(
     return live
 
 
+def unpublish(folder: Path) -> bool:
+    """Make ``folder`` hold no live index (its documents are all gone); True when one was live.
+
+    Removes CURRENT atomically under the writer lock; readers see "no index" at
+    once, and the old generation is deleted by the next build once unread.
+    """
+    with writer_lock(folder):
+        try:
+            os.unlink(folder / CURRENT)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise _write_error(folder, exc) from exc
+        _fsync_dir(folder)
+    return True
+
+
 def _write_error(folder: Path, exc: OSError) -> IndexWriteError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         reason = "the disk is full"

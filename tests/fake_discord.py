@@ -10,17 +10,23 @@ REST (under ``/api/v10``)
     ``POST /interactions/{id}/{token}/callback`` (404 "Unknown interaction" after
     Discord's 3-second deadline, 400 when already acknowledged),
     ``POST /webhooks/{app}/{token}`` (follow-ups) and
-    ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{@original|id}``.
+    ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{@original|id}``,
+    ``POST /channels/{channel}/messages`` (a message, or a reply with
+    ``message_reference``) and ``GET /channels/{channel}/messages/{id}``.
 
 Gateway (``/gateway``)
     HELLO (op 10), IDENTIFY (op 2; close 4004 for a wrong token), HEARTBEAT
     (op 1) answered by HEARTBEAT_ACK (op 11), RESUME (op 6), the READY dispatch,
     and INTERACTION_CREATE dispatches for slash commands (type 2) and button
-    clicks (type 3). Sharding: ``GET /gateway/bot`` recommends ``shards``, an
-    IDENTIFY may carry ``shard: [id, count]``, and a guild's interactions go only
-    to the session of its shard, ``(guild_id >> 22) % count``, as Discord routes
-    them (a session without ``shard`` is shard 0 of 1). Transport compression
-    follows the ``compress`` query parameter: ``zlib-stream`` (one zlib context,
+    clicks (type 3). MESSAGE_CREATE for messages users post (:meth:`FakeDiscord.post`)
+    goes to sessions that asked for the GUILD_MESSAGES intent; without the
+    MESSAGE_CONTENT intent a message's content is blank unless it mentions the
+    bot, as Discord does. Commands may run in a thread (:meth:`FakeDiscord.thread`).
+    Sharding: ``GET /gateway/bot`` recommends ``shards``, an IDENTIFY may carry
+    ``shard: [id, count]``, and a guild's interactions go only to the session of
+    its shard, ``(guild_id >> 22) % count``, as Discord routes them (a session
+    without ``shard`` is shard 0 of 1). Transport compression follows the
+    ``compress`` query parameter: ``zlib-stream`` (one zlib context,
     each message ending in a Z_SYNC_FLUSH) or ``zstd-stream``.
 
 The fake runs its own event loop in a thread, so tests drive it with plain
@@ -46,7 +52,17 @@ from aiohttp import WSMsgType, web
 API_PREFIX = "/api/v10"
 INTERACTION_DEADLINE = 3.0  # seconds Discord allows before the first callback
 EPHEMERAL = 1 << 6
+MEMBER_PERMISSIONS = 2248473465835073  # an ordinary member: no Manage Server
+MANAGE_GUILD = 1 << 5
+ATTACHMENT_OPTION = 11
 LOADING = 1 << 7
+
+# Gateway intents (bits of IDENTIFY's ``intents``)
+GUILD_MESSAGES_INTENT = 1 << 9
+MESSAGE_CONTENT_INTENT = 1 << 15
+# Channel and message types
+PUBLIC_THREAD = 11
+DEFAULT_MESSAGE, REPLY_MESSAGE = 0, 19
 
 # Interaction callback types
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
@@ -106,6 +122,7 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 200,
         guild_id: int = 1_100_000_000_000_000_001,
         shards: int = 1,
+        roles: list[str] | None = None,
     ) -> None:
         self.shards = shards  # the shard count GET /gateway/bot recommends
         self.token = token
@@ -124,6 +141,13 @@ class FakeDiscord:
             "flags": 0,
         }
         self.channel_id = self._next_id()
+        # Role name -> id. When given, the guild (with these roles) is sent in GUILD_CREATE
+        # after READY, as Discord does for bots with the guilds intent.
+        self.roles = {name: self._next_id() for name in (roles or {})}
+        self.attachments: dict[str, tuple[str, bytes]] = {}  # id -> (filename, bytes)
+        self.attachment_downloads = 0
+        self.messages: dict[str, dict[str, Any]] = {}  # every message, by id
+        self.posted: list[dict[str, Any]] = []  # messages the bot posted to channels
 
         self.requests: list[Request] = []
         self.commands: dict[str | None, list[dict[str, Any]]] = {}  # guild id (None: global)
@@ -185,6 +209,7 @@ class FakeDiscord:
         asyncio.set_event_loop(loop)
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment_file)
         app.router.add_route("*", API_PREFIX + "/{path:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         loop.run_until_complete(self._runner.setup())
@@ -235,10 +260,20 @@ class FakeDiscord:
         user_id: int = 4242,
         username: str = "asker",
         guild_id: int | str | None = None,
+        channel_id: int | str | None = None,
+        thread_of: int | str | None = None,
+        permissions: int | None = None,
+        roles: list[str] | None = None,
+        channel: dict[str, Any] | None = None,
     ) -> Interaction:
         """Dispatch a slash command (interaction type 2) as if ``user_id`` typed it.
 
-        ``guild_id`` (default: the fake's guild) chooses the guild, hence the shard.
+        ``guild_id`` (default: the fake's guild) chooses the guild, hence the shard;
+        ``channel_id`` the channel (default: the fake's one), which is a thread of the
+        channel ``thread_of`` when given. ``permissions`` (a bit set) and ``roles``
+        (names given to the fake) describe the member. An attachment option's value is
+        what :meth:`attachment` returned. ``channel``, when given, is the whole channel
+        object where it is typed, e.g. a :meth:`thread`.
         """
         command = self._registered(name)
         types = {o["name"]: o["type"] for o in command.get("options", [])}
@@ -246,14 +281,145 @@ class FakeDiscord:
             "id": command["id"],
             "name": name,
             "type": 1,
-            "options": [
-                {"name": k, "type": types.get(k, 3), "value": v} for k, v in (options or {}).items()
-            ],
+            "options": [],
         }
+        for key, value in (options or {}).items():
+            kind = types.get(key, 3)
+            if kind == ATTACHMENT_OPTION:
+                resolved = data.setdefault("resolved", {}).setdefault("attachments", {})
+                resolved[value["id"]] = value
+                value = value["id"]
+            data["options"].append({"name": key, "type": kind, "value": value})
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
         guild = str(guild_id) if guild_id is not None else None
-        return self._dispatch_interaction(2, data, user_id, username, guild_id=guild)
+        return self._dispatch_interaction(
+            2,
+            data,
+            user_id,
+            username,
+            guild_id=guild,
+            channel_id=str(channel_id) if channel_id is not None else None,
+            thread_of=str(thread_of) if thread_of is not None else None,
+            permissions=permissions,
+            roles=[self.roles[r] for r in roles or []],
+            channel=channel,
+        )
+
+    def attachment(
+        self, filename: str, data: bytes, content_type: str = "text/plain", size: int | None = None
+    ) -> dict[str, Any]:
+        """An uploaded file, served at its ``url``; ``size`` may claim another size."""
+        attachment_id = self._next_id()
+        self.attachments[attachment_id] = (filename, data)
+        # Discord names the file in its URL after its own clean-up; any fixed name will do.
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/upload"
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data) if size is None else size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    async def _attachment_file(self, request: web.Request) -> web.StreamResponse:
+        found = self.attachments.get(request.match_info["id"])
+        if found is None:
+            return web.Response(status=404)
+        with self._changed:
+            self.attachment_downloads += 1
+            self._changed.notify_all()
+        return web.Response(body=found[1], content_type="application/octet-stream")
+
+    def thread(self, name: str = "follow-ups", *, owner_id: int = 4242) -> dict[str, Any]:
+        """A new public thread (channel type 11) under the fake's text channel."""
+        return {
+            "id": self._next_id(),
+            "type": PUBLIC_THREAD,
+            "guild_id": self.guild_id,
+            "parent_id": self.channel_id,
+            "owner_id": str(owner_id),
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": _timestamp(),
+                "locked": False,
+            },
+        }
+
+    def post(
+        self,
+        content: str,
+        *,
+        reply_to: dict[str, Any] | None = None,
+        mention_bot: bool = True,
+        user_id: int = 4242,
+        username: str = "asker",
+        channel_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A user posts a message (a reply to ``reply_to`` when given); dispatches MESSAGE_CREATE.
+
+        A reply mentions the author of the message it replies to unless the user
+        turned that off (``mention_bot=False``), as Discord's client does.
+        """
+        user = self._user(user_id, username)
+        channel = channel_id or (reply_to["channel_id"] if reply_to else self.channel_id)
+        mentions = []
+        if mention_bot and (reply_to is not None or f"<@{self.application_id}>" in content):
+            mentions.append({**self.bot_user, "member": self._member(None)})
+        message: dict[str, Any] = {
+            "id": self._next_id(),
+            "channel_id": channel,
+            "guild_id": self.guild_id,
+            "author": user,
+            "member": self._member(None),
+            "content": content,
+            "timestamp": _timestamp(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": mentions,
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "components": [],
+            "pinned": False,
+            "type": REPLY_MESSAGE if reply_to else DEFAULT_MESSAGE,
+            "flags": 0,
+        }
+        if reply_to is not None:
+            message["message_reference"] = {
+                "type": 0,
+                "message_id": reply_to["id"],
+                "channel_id": reply_to["channel_id"],
+                "guild_id": self.guild_id,
+            }
+            message["referenced_message"] = reply_to
+        with self._changed:
+            self.messages[message["id"]] = message
+        self._call(self._broadcast_message(message))
+        return message
+
+    async def _broadcast_message(self, message: dict[str, Any]) -> None:
+        mentioned = any(u["id"] == self.application_id for u in message["mentions"])
+        for session in self._sessions:
+            if not session.ready or not session.serves(self.guild_id):
+                continue
+            intents = int((session.identified or {}).get("intents", 0))
+            if not intents & GUILD_MESSAGES_INTENT:
+                continue
+            data = message
+            if not intents & MESSAGE_CONTENT_INTENT and not mentioned:
+                data = {**message, "content": "", "embeds": [], "attachments": []}
+            await session.dispatch("MESSAGE_CREATE", data)
 
     def run_unregistered_command(
         self, name: str, *, user_id: int = 4242, username: str = "asker"
@@ -299,51 +465,57 @@ class FakeDiscord:
         *,
         message: dict[str, Any] | None = None,
         guild_id: str | None = None,
+        channel_id: str | None = None,
+        thread_of: str | None = None,
+        permissions: int | None = None,
+        roles: list[str] | None = None,
+        channel: dict[str, Any] | None = None,
     ) -> Interaction:
         guild = guild_id or self.guild_id
-        user = {
-            "id": str(user_id),
-            "username": username,
-            "discriminator": "0",
-            "global_name": username.title(),
-            "avatar": None,
-            "public_flags": 0,
+        user = self._user(user_id, username)
+        channel_id = channel_id or self.channel_id
+        channel = channel or {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": guild,
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
         }
+        if thread_of is not None:
+            channel = {
+                "id": channel_id,
+                "type": 11,  # a public thread
+                "guild_id": guild,
+                "name": "a thread",
+                "parent_id": thread_of,
+                "owner_id": str(user_id),
+                "message_count": 1,
+                "member_count": 1,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": _timestamp(),
+                    "locked": False,
+                },
+            }
         payload: dict[str, Any] = {
             "id": self._next_id(),
             "application_id": self.application_id,
             "type": kind,
             "data": data,
             "guild_id": guild,
-            "channel_id": self.channel_id,
-            "channel": {
-                "id": self.channel_id,
-                "type": 0,
-                "guild_id": guild,
-                "name": "general",
-                "position": 0,
-                "permission_overwrites": [],
-                "nsfw": False,
-                "parent_id": None,
-                "topic": None,
-                "last_message_id": None,
-                "rate_limit_per_user": 0,
-                "flags": 0,
-            },
-            "member": {
-                "user": user,
-                "roles": [],
-                "joined_at": _timestamp(),
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-                "pending": False,
-                "nick": None,
-                "avatar": None,
-                "premium_since": None,
-                "communication_disabled_until": None,
-                "permissions": "2248473465835073",
-            },
+            "channel_id": channel["id"],
+            "channel": channel,
+            "member": self._member(user, permissions=permissions, roles=roles),
             "token": "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48),
             "version": 1,
             "app_permissions": "2248473465835073",
@@ -361,6 +533,78 @@ class FakeDiscord:
             self.interactions[interaction.id] = interaction
         self._call(self._broadcast("INTERACTION_CREATE", payload, guild_id=guild))
         return interaction
+
+    def guild_payload(self) -> dict[str, Any]:
+        """The guild as GUILD_CREATE carries it: its roles, no channels or members."""
+        everyone = {"id": self.guild_id, "name": "@everyone"}
+        roles = [everyone] + [{"id": i, "name": n} for n, i in self.roles.items()]
+        return {
+            "id": self.guild_id,
+            "name": "Quotebot Test",
+            "icon": None,
+            "owner_id": "1",
+            "roles": [
+                {
+                    **role,
+                    "color": 0,
+                    "hoist": False,
+                    "position": n,
+                    "permissions": "0",
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+                for n, role in enumerate(roles)
+            ],
+            "emojis": [],
+            "features": [],
+            "member_count": 2,
+            "members": [],
+            "channels": [],
+            "threads": [],
+            "voice_states": [],
+            "presences": [],
+            "stickers": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": _timestamp(),
+        }
+
+    @staticmethod
+    def _user(user_id: int, username: str) -> dict[str, Any]:
+        return {
+            "id": str(user_id),
+            "username": username,
+            "discriminator": "0",
+            "global_name": username.title(),
+            "avatar": None,
+            "public_flags": 0,
+        }
+
+    @staticmethod
+    def _member(
+        user: dict[str, Any] | None,
+        *,
+        permissions: int | None = None,
+        roles: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A guild member object (without ``user`` where Discord nests it elsewhere)."""
+        member: dict[str, Any] = {
+            "roles": roles or [],
+            "joined_at": _timestamp(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
+            "communication_disabled_until": None,
+            "permissions": str(MEMBER_PERMISSIONS if permissions is None else permissions),
+        }
+        if user is not None:
+            member["user"] = user
+        return member
 
     def _call(self, coro: Any) -> Any:
         if self._loop is None:
@@ -446,7 +690,57 @@ class FakeDiscord:
                 app == self.application_id
             ):
                 return self._webhook_message(method, token, message_id, r)
+            case "POST", ["channels", channel_id, "messages"]:
+                return self._create_message(channel_id, r)
+            case "GET", ["channels", channel_id, "messages", message_id]:
+                found = self.messages.get(message_id)
+                if found is None or found["channel_id"] != channel_id:
+                    return _error(404, 10008, "Unknown Message")
+                return _json(found)
         return _error(404, 0, "404: Not Found")
+
+    def _create_message(self, channel_id: str, r: Request) -> web.StreamResponse:
+        body = r.json or {}
+        if not (body.get("content") or body.get("embeds")):
+            return _error(400, 50006, "Cannot send an empty message")
+        message: dict[str, Any] = {
+            "id": self._next_id(),
+            "channel_id": channel_id,
+            "guild_id": self.guild_id,
+            "author": self.bot_user,
+            "content": body.get("content") or "",
+            "timestamp": _timestamp(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "type": DEFAULT_MESSAGE,
+            "flags": body.get("flags", 0),
+            "allowed_mentions": body.get("allowed_mentions"),
+        }
+        reference = body.get("message_reference")
+        if reference:
+            replied = self.messages.get(str(reference.get("message_id")))
+            if replied is None:
+                return _error(400, 50035, "Invalid Form Body: Unknown message")
+            message.update(
+                type=REPLY_MESSAGE,
+                message_reference={
+                    "type": 0,
+                    "message_id": replied["id"],  # snowflakes go out as strings
+                    "channel_id": channel_id,
+                    "guild_id": self.guild_id,
+                },
+                referenced_message=replied,
+            )
+        self.messages[message["id"]] = message
+        self.posted.append(message)
+        return _json(message)
 
     def _application(self) -> dict[str, Any]:
         return {
@@ -582,9 +876,9 @@ class FakeDiscord:
         self, interaction: Interaction, body: dict[str, Any], *, flags: int
     ) -> dict[str, Any]:
         user = interaction.payload["member"]["user"]
-        return {
+        message = {
             "id": self._next_id(),
-            "channel_id": self.channel_id,
+            "channel_id": interaction.payload["channel_id"],
             "guild_id": self.guild_id,
             "author": self.bot_user,
             "content": body.get("content") or "",
@@ -609,6 +903,8 @@ class FakeDiscord:
                 "authorizing_integration_owners": {"0": self.guild_id},
             },
         }
+        self.messages[message["id"]] = message
+        return message
 
     # Gateway
 
@@ -639,6 +935,7 @@ class _GatewaySession:
         self.ready = False
         self.sequence = 0
         self.shard: tuple[int, int] = (0, 1)  # [id, count] from IDENTIFY
+        self.identified: dict[str, Any] | None = None  # this session's IDENTIFY payload
         self.session_id = secrets.token_hex(16)
         self._send_lock = asyncio.Lock()
         self._zlib = zlib.compressobj() if compression == "zlib-stream" else None
@@ -685,6 +982,7 @@ class _GatewaySession:
             return
         self.fake.identify = data
         self.fake.identifies.append(data)
+        self.identified = data
         if "shard" in data:
             shard_id, count = (int(x) for x in data["shard"])
             if not 0 <= shard_id < count:
@@ -703,6 +1001,8 @@ class _GatewaySession:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self.dispatch("READY", ready)
+        if self.fake.roles and self.serves(self.fake.guild_id):
+            await self.dispatch("GUILD_CREATE", self.fake.guild_payload())
         self.ready = True
         self.fake.notify()
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.error import HTTPError
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 from urllib.request import ProxyHandler, Request, build_opener
 
 import pytest
@@ -50,6 +50,8 @@ class FakeSlack:
         self.sent: list[Sent] = []
         self.acks: dict[str, dict[str, Any]] = {}
         self.connections = 0  # websocket connections accepted
+        self.files: dict[str, bytes] = {}  # file id -> what url_private serves
+        self.downloads: list[str] = []  # file ids fetched with the bot token
         self._changed = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-slack")
@@ -75,6 +77,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._web_api)
         app.router.add_post("/respond/{name}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/files-pri/{id}/{name}", self._file)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -172,6 +175,38 @@ class FakeSlack:
         if name.startswith("expired"):  # Slack's answer once a response_url has expired
             return web.Response(status=404, text="expired_url")
         return web.Response(text="ok")
+
+    # -- files shared with the bot -----------------------------------------------------
+
+    def file(
+        self, name: str, data: bytes, *, mimetype: str = "text/plain", size: int | None = None
+    ) -> dict[str, Any]:
+        """A file object as a ``file_share`` message carries it; its ``url_private`` is served."""
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        self.files[file_id] = data
+        url = f"http://127.0.0.1:{self.port}/files-pri/{TEAM_ID}-{file_id}/{quote(name)}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2],
+            "size": len(data) if size is None else size,
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        # Slack serves private files only with the bot token in the Authorization header.
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            return web.Response(status=302, headers={"Location": "https://slack.com/"})
+        file_id = request.match_info["id"].rpartition("-")[2]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        with self._changed:
+            self.downloads.append(file_id)
+            self._changed.notify_all()
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     # -- Socket Mode -----------------------------------------------------------------
 
@@ -282,6 +317,42 @@ def mention_event(
         "type": "event_callback",
         "event_id": event_id,
         "event_time": 1700000000,
+        "authorizations": [
+            {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": None}
+        ],
+    }
+
+
+def dm_file_event(
+    text: str,
+    files: list[dict[str, Any]],
+    *,
+    user: str = USER,
+    event_id: str = "EvFILE01",
+    channel: str = "D0DIRECT",
+) -> dict[str, Any]:
+    """An Events API ``message`` (subtype ``file_share``) in a DM with the bot."""
+    ts = f"{time.time():.6f}"
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel_type": "im",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "files": files,
+        "upload": True,
+        "ts": ts,
+        "event_ts": ts,
+    }
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
         "authorizations": [
             {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": None}
         ],

@@ -240,7 +240,7 @@ def call_with_timeout(function: Callable[[], Any], timeout: float = 20) -> BaseE
 
 def test_connects_registers_commands_and_asks_no_privileged_intents(fake, bot):
     names = {c["name"]: c for c in fake.commands[None]}
-    assert set(names) == {"ask", "sources", "help"}
+    assert set(names) == {"ask", "sources", "help", "add", "remove"}
     options = {o["name"]: o for o in names["ask"]["options"]}
     assert options["question"]["type"] == 3 and options["question"]["required"] is True
     assert options["private"]["type"] == 5 and not options["private"].get("required", False)
@@ -445,7 +445,13 @@ def test_guild_commands_sync_to_the_configured_guild(fake, service, feedback, tm
     with running_bot(fake, service, feedback, settings):
         interaction = ask(fake, "How did the council vote?")
 
-    assert {c["name"] for c in fake.commands[fake.guild_id]} == {"ask", "sources", "help"}
+    assert {c["name"] for c in fake.commands[fake.guild_id]} == {
+        "ask",
+        "sources",
+        "help",
+        "add",
+        "remove",
+    }
     assert None not in fake.commands
     assert "10-0 vote" in shown(interaction.original)
 

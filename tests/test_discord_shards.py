@@ -74,7 +74,7 @@ def test_two_processes_with_one_shard_each_answer_only_their_guilds(
         assert "10-0 vote" in shown(interaction.original)
     # The slash commands were registered once, by the process that runs shard 0.
     assert len(command_syncs(fake)) == 1
-    assert [c["name"] for c in fake.commands[None]] == ["ask", "sources", "help"]
+    assert [c["name"] for c in fake.commands[None]] == ["ask", "sources", "help", "add", "remove"]
 
 
 def test_one_process_can_run_every_shard(

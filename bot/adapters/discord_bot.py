@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -36,9 +38,12 @@ from discord.http import Route
 from bot import messages
 from bot.adapters import discord_views as views
 from bot.answers import Answer
+from bot.collections import discord_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
-from bot.errors import ConfigError, QuotebotError
+from bot.errors import CollectionError, ConfigError, QuotebotError
+from bot.followup import Turn
+from bot.library import library_for, safe_name, too_big
 from bot.metrics import COOLDOWN, Metrics
 from bot.storage import DOWN, UP, Store
 
@@ -220,9 +225,14 @@ class QuoteClient(discord.Client):
         # (unprivileged) guilds intent keeps discord.py's guild cache consistent.
         intents = discord.Intents.none()
         intents.guilds = True
+        # Replies to an answer arrive as guild messages; a reply mentions the bot by
+        # default, and Discord sends a message's text to a bot it mentions without
+        # the privileged message-content intent.
+        intents.guild_messages = True
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.settings = settings
         self.service = service
+        self.library = library_for(service)  # /add and /remove
         self.store = store
         self.metrics = metrics or Metrics()
         self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
@@ -301,10 +311,24 @@ class QuoteClient(discord.Client):
                 return
             await interaction.response.defer(ephemeral=private, thinking=True)
             started = time.perf_counter()
-            with self.metrics.answering(PLATFORM) as answered:
-                answer = await asyncio.to_thread(self.service.ask, question)
-                answered(answer.abstained)
-            await asyncio.to_thread(self.store.remember, answer, PLATFORM)
+            # /ask in a thread continues its conversation: the thread's last public
+            # answer (kept in the store, so any shard or replica knows it) is context.
+            channel = interaction.channel
+            thread = channel if isinstance(channel, discord.Thread) else None
+            earlier = None
+            if thread is not None:
+                earlier = await asyncio.to_thread(
+                    self.store.thread_answer, PLATFORM, str(thread.parent_id), str(thread.id)
+                )
+            answer = await self._answer(question, self.routed(interaction), earlier)
+            if thread is not None and not private and not answer.abstained:
+                await asyncio.to_thread(
+                    self.store.remember_thread,
+                    PLATFORM,
+                    str(thread.parent_id),
+                    str(thread.id),
+                    answer.id,
+                )
             await interaction.edit_original_response(
                 embed=views.answer_embed(answer),
                 view=answer_view(answer),
@@ -317,9 +341,106 @@ class QuoteClient(discord.Client):
                 (time.perf_counter() - started) * 1000,
             )
 
+    async def _answer(
+        self, question: str, route: tuple[str, Any], earlier: Answer | None = None
+    ) -> Answer:
+        """Answer from ``route`` (collection, service) in a worker thread, and store it.
+
+        ``earlier``: the conversation so far (the answer a follow-up continues).
+        """
+        collection, service = route
+        with self.metrics.answering(PLATFORM) as answered:
+            if earlier is None:
+                answer = await asyncio.to_thread(service.ask, question)
+            else:
+                answer = await asyncio.to_thread(
+                    functools.partial(service.ask, question, previous=Turn.of(earlier))
+                )
+            answered(answer.abstained)
+        await asyncio.to_thread(self.store.remember, answer, PLATFORM, collection=collection)
+        return answer
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A reply to one of this bot's answers that mentions it: a follow-up question."""
+        me = self.user
+        if me is None or message.author.bot or message.reference is None:
+            return
+        if not any(user.id == me.id for user in message.mentions):
+            return  # a reply whose author turned the mention off is not meant for the bot
+        replied = await self._replied_to(message)
+        if replied is None or replied.author.id != me.id:
+            return
+        answer_id = _answer_id_of(replied)
+        async with self.replying_to(message):
+            key = f"discord:message:{message.id}"
+            if not await asyncio.to_thread(self.store.first_sight, key):
+                self.metrics.deduplicated.labels(PLATFORM).inc()
+                return
+            wait = await asyncio.to_thread(self.cooldown.retry_after, message.author.id)
+            if wait > 0:
+                self.metrics.question(PLATFORM, COOLDOWN)
+                raise QuotebotError(messages.COOLDOWN.format(seconds=math.ceil(wait)))
+            question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+            if not question:
+                raise QuotebotError(messages.FOLLOW_UP_EMPTY)
+            earlier = None
+            if answer_id is not None:
+                earlier = await asyncio.to_thread(self.store.answer, answer_id)
+            channel = message.channel
+            route = discord_route(
+                self.service,
+                channel.id,
+                getattr(channel, "parent_id", None),
+                message.guild.id if message.guild else None,
+            )
+            answer = await self._answer(question, route, earlier)
+            await message.reply(
+                embed=views.answer_embed(answer),
+                view=answer_view(answer),
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+            )
+            log.info("Answered a reply (%s).", answer.confidence_label)
+
+    async def _replied_to(self, message: discord.Message) -> discord.Message | None:
+        """The message ``message`` replies to: sent along with it, else fetched."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return None
+        if isinstance(reference.resolved, discord.Message):
+            return reference.resolved
+        try:
+            return await message.channel.fetch_message(reference.message_id)
+        except discord.HTTPException:
+            return None  # deleted, or not readable by the bot
+
+    @contextlib.asynccontextmanager
+    async def replying_to(self, message: discord.Message) -> AsyncIterator[None]:
+        """Like :meth:`handling`, for a message: errors become a reply to it."""
+        task = asyncio.current_task()
+        busy = {task} if task is not None else set()
+        self._busy |= busy
+        try:
+            yield
+        except Exception as exc:
+            if isinstance(exc, QuotebotError):
+                text = str(exc)
+                log.info("Message %s: %s", message.id, text)
+            else:
+                text = messages.GENERIC_ERROR
+                log.error("Answering message %s failed.", message.id, exc_info=exc)
+            try:
+                await message.reply(
+                    views.content(text), mention_author=False, allowed_mentions=NO_MENTIONS
+                )
+            except Exception as error:
+                log.warning("Could not tell message %s about its error: %r", message.id, error)
+        finally:
+            self._busy -= busy
+
     async def sources(self, interaction: discord.Interaction) -> None:
         async with self.handling(interaction):
-            embed = views.sources_embed(self.service.sources())
+            embed = views.sources_embed(self.routed(interaction)[1].sources())
             await interaction.response.send_message(
                 embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
             )
@@ -345,11 +466,12 @@ class QuoteClient(discord.Client):
     async def more_context(self, interaction: discord.Interaction, ref: str) -> None:
         async with self.handling(interaction):
             await interaction.response.defer(ephemeral=True, thinking=True)
-            documents = [s.document for s in self.service.sources()] if ref[:1] == "#" else []
+            service = self.routed(interaction)[1]
+            documents = [s.document for s in service.sources()] if ref[:1] == "#" else []
             quote_id = views.quote_id_from_ref(ref, documents)
             context = None
             if quote_id is not None:
-                context = await asyncio.to_thread(self.service.context, quote_id)
+                context = await asyncio.to_thread(service.context, quote_id)
             if context is None:
                 await interaction.followup.send(
                     messages.NO_CONTEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -358,6 +480,56 @@ class QuoteClient(discord.Client):
             await interaction.followup.send(
                 embed=views.context_embed(context), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
+
+    async def change_documents(
+        self,
+        interaction: discord.Interaction,
+        *,
+        file: discord.Attachment | None = None,
+        document: str = "",
+        collection: str | None = None,
+    ) -> None:
+        """``/add`` (with ``file``) or ``/remove`` (with ``document``), for admins only."""
+        async with self.handling(interaction):
+            if not await self.first_sight(interaction):
+                return
+            library = self.library
+            if library is None:
+                raise CollectionError(messages.ADD_UNAVAILABLE)
+            user = interaction.user
+            roles = [r.name for r in getattr(user, "roles", [])]
+            if not library.discord_admin(interaction.permissions.manage_guild, roles):
+                what = "add" if file is not None else "remove"
+                log.info("Interaction %s: /%s refused to a non-admin.", interaction.id, what)
+                raise CollectionError(library.discord_refusal())
+            limit = self.settings.max_file_bytes
+            if file is not None:  # refused before downloading: an unsupported or huge file
+                name = safe_name(file.filename)
+                if file.size > limit:
+                    raise CollectionError(too_big(name, file.size, self.settings.max_file_mb))
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            target = collection or self.routed(interaction)[0]
+            if file is not None:
+                try:
+                    data = await file.read()
+                except (discord.HTTPException, aiohttp.ClientError) as exc:
+                    log.warning(
+                        "Interaction %s: download failed (%s).", interaction.id, type(exc).__name__
+                    )
+                    raise CollectionError(
+                        messages.ADD_DOWNLOAD_FAILED.format(name=safe_name(file.filename))
+                    ) from None
+                done: Any = await asyncio.to_thread(library.add, file.filename, data, target)
+            else:
+                done = await asyncio.to_thread(library.remove, document, target)
+            await interaction.edit_original_response(
+                content=views.content(done.reply()), allowed_mentions=NO_MENTIONS
+            )
+
+    def routed(self, interaction: discord.Interaction) -> tuple[str, Any]:
+        """The collection (and its service) of the interaction's channel, thread parent or guild."""
+        parent = getattr(interaction.channel, "parent_id", None)
+        return discord_route(self.service, interaction.channel_id, parent, interaction.guild_id)
 
     async def report(self, interaction: discord.Interaction, exc: BaseException) -> None:
         """Tell the user what went wrong: a QuotebotError's own message, else an apology.
@@ -410,6 +582,31 @@ def _add_commands(tree: QuoteTree) -> None:
     @tree.command(name="help", description=messages.HELP_DESCRIPTION)
     async def help_(interaction: discord.Interaction[QuoteClient]) -> None:
         await interaction.client.help(interaction)
+
+    @tree.command(name="add", description=messages.ADD_DESCRIPTION)
+    @app_commands.describe(
+        file=messages.ADD_FILE_DESCRIPTION, collection=messages.ADD_COLLECTION_DESCRIPTION
+    )
+    async def add(
+        interaction: discord.Interaction[QuoteClient],
+        file: discord.Attachment,
+        collection: str | None = None,
+    ) -> None:
+        await interaction.client.change_documents(interaction, file=file, collection=collection)
+
+    @tree.command(name="remove", description=messages.REMOVE_DESCRIPTION)
+    @app_commands.describe(
+        document=messages.REMOVE_DOCUMENT_DESCRIPTION,
+        collection=messages.ADD_COLLECTION_DESCRIPTION,
+    )
+    async def remove(
+        interaction: discord.Interaction[QuoteClient],
+        document: str,
+        collection: str | None = None,
+    ) -> None:
+        await interaction.client.change_documents(
+            interaction, document=document, collection=collection
+        )
 
 
 def answer_view(answer: Answer) -> discord.ui.View:
@@ -466,6 +663,16 @@ class ContextButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         await _quote_client(interaction).more_context(interaction, self.ref)
+
+
+def _answer_id_of(message: discord.Message) -> str | None:
+    """The id of the answer a message of this bot shows, read from its vote buttons."""
+    for row in message.components:
+        for item in getattr(row, "children", ()):
+            match = re.fullmatch(views.VOTE_TEMPLATE, getattr(item, "custom_id", None) or "")
+            if match:
+                return match["answer_id"]
+    return None
 
 
 def _quote_client(interaction: discord.Interaction[Any]) -> QuoteClient:

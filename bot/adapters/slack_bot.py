@@ -27,10 +27,12 @@ import logging
 import re
 import signal
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -51,10 +53,13 @@ from bot.adapters.slack_blocks import (
 )
 from bot.adapters.slack_http import SlackGate
 from bot.answers import Answer
+from bot.collections import slack_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
-from bot.errors import ConfigError, QuotebotError
+from bot.errors import CollectionError, ConfigError, QuotebotError
+from bot.followup import Turn
 from bot.http import HttpServer
+from bot.library import Library, library_for, safe_name, too_big
 from bot.logfilter import Redactor
 from bot.metrics import COOLDOWN, Health, Metrics, ops_app
 from bot.render import sources_text
@@ -126,6 +131,7 @@ class SlackBot:
     ) -> None:
         self.settings = settings
         self.service = service
+        self.library = library_for(service)  # files added in a DM, /remove
         self.store = store
         self.metrics = metrics or Metrics()
         self.redactor = redactor
@@ -157,6 +163,8 @@ class SlackBot:
         app.command("/ask")(ack=self._ack_ask, lazy=[self._answer_command])
         app.command("/sources")(self._sources)
         app.event("app_mention")(ack=_ack, lazy=[self._answer_mention])
+        app.event("message")(ack=_ack, lazy=[self._direct_message])
+        app.command("/remove")(ack=_ack, lazy=[self._remove_command])
         app.action(ACTION_VOTE_UP)(ack=_ack, lazy=[self._vote])
         app.action(ACTION_VOTE_DOWN)(ack=_ack, lazy=[self._vote])
         app.action(ACTION_SHARE)(ack=_ack, lazy=[self._share])
@@ -245,7 +253,7 @@ class SlackBot:
                     text=notice(messages.COOLDOWN.format(seconds=wait)), response_type="ephemeral"
                 )
                 return
-            answer = self._answer(question)
+            answer = self._answer(question, command.get("channel_id"))
             _check_delivery(
                 respond(
                     text=fallback_text(answer),
@@ -254,9 +262,10 @@ class SlackBot:
                 )
             )
 
-    def _sources(self, ack: Ack) -> None:
+    def _sources(self, ack: Ack, command: dict[str, Any]) -> None:
         with replying(lambda text: ack(text=notice(text))):
-            ack(text=notice(sources_text(self.service.sources())), response_type="ephemeral")
+            _, service = slack_route(self.service, command.get("channel_id"))
+            ack(text=notice(sources_text(service.sources())), response_type="ephemeral")
 
     # -- mentions -------------------------------------------------------------
 
@@ -290,7 +299,12 @@ class SlackBot:
                 self.metrics.question(PLATFORM, COOLDOWN)
                 private(messages.COOLDOWN.format(seconds=wait))
                 return
-            answer = self._answer(question)
+            # A mention inside a thread continues its conversation: the thread's last
+            # answered question (kept in the store, so any replica knows it) is context.
+            earlier = None
+            if event.get("thread_ts"):
+                earlier = self.store.thread_answer(PLATFORM, channel, thread_ts)
+            answer = self._answer(question, channel, Turn.of(earlier) if earlier else None)
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
@@ -299,11 +313,96 @@ class SlackBot:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            if not answer.abstained:
+                self.store.remember_thread(PLATFORM, channel, thread_ts, answer.id)
 
     def _without_own_mention(self, text: str) -> str:
         if not self.bot_user_id:
             return text
         return re.sub(rf"<@{re.escape(self.bot_user_id)}(\|[^>]*)?>", " ", text)
+
+    # -- documents added and removed by admins ----------------------------------
+
+    def _direct_message(
+        self, body: dict[str, Any], event: dict[str, Any], client: WebClient
+    ) -> None:
+        """A file shared in a DM to the bot with the text ``add [collection]``."""
+        if event.get("channel_type") != "im" or event.get("bot_id"):
+            return  # channel messages (mentions have their own event) and bots
+        user, files = event.get("user", ""), event.get("files") or []
+        words = unescape(event.get("text", "")).split()
+        asks_to_add = bool(words) and words[0].lower() == "add"
+        if not user or user == self.bot_user_id or not (files or asks_to_add):
+            return  # other direct messages are not commands
+
+        def reply(text: str) -> None:
+            client.chat_postMessage(channel=event["channel"], text=notice(text))
+
+        key = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
+        with replying(reply):
+            if not self.store.first_sight(f"slack:event:{key}"):
+                self.metrics.deduplicated.labels(PLATFORM).inc()
+                return
+            if not files or not asks_to_add:  # "add" without a file, or a file without "add"
+                reply(messages.SLACK_ADD_HINT)
+                return
+            library = self._admin_library(user)
+            collection = words[1] if len(words) > 1 else None
+            for file in files:
+                with replying(reply):
+                    name = safe_name(str(file.get("name") or ""))
+                    data = self._download(file, name)
+                    reply(library.add(name, data, collection).reply())
+
+    def _remove_command(self, command: dict[str, Any], respond: Respond) -> None:
+        """``/remove <document> [collection]`` (default: the channel's collection)."""
+
+        def private(text: str) -> None:
+            respond(text=notice(text), response_type="ephemeral")
+
+        with replying(private):
+            library = self._admin_library(command.get("user_id", ""))
+            words = unescape(command.get("text", "")).split()
+            if not words or words == ["help"]:
+                private(messages.SLACK_REMOVE_USAGE)
+                return
+            if len(words) > 1 and words[-1] in library.config.collections:
+                collection = words.pop()
+            else:
+                collection = slack_route(self.service, command.get("channel_id"))[0]
+            private(library.remove(" ".join(words), collection).reply())
+
+    def _admin_library(self, user: str) -> Library:
+        if self.library is None:
+            raise CollectionError(messages.ADD_UNAVAILABLE)
+        if not self.library.slack_admin(user):
+            log.info("Slack: adding or removing a document refused to a non-admin")
+            raise CollectionError(messages.SLACK_ADMINS_ONLY)
+        return self.library
+
+    def _download(self, file: dict[str, Any], name: str) -> bytes:
+        """The bytes of a shared file, fetched with the bot token from Slack's file host only."""
+        limit = self.settings.max_file_bytes
+        size = int(file.get("size") or 0)
+        if size > limit:
+            raise CollectionError(too_big(name, size, self.settings.max_file_mb))
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        if not _slack_file_url(url, self.settings.slack_api_url):
+            log.warning("Slack: not downloading a shared file from an unexpected host")
+            raise CollectionError(messages.ADD_DOWNLOAD_FAILED.format(name=name))
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"}
+        )
+        try:
+            # No redirects: the token must never follow one to another host.
+            with _NO_REDIRECTS.open(request, timeout=API_TIMEOUT) as response:
+                data: bytes = response.read(limit + 1)
+        except (OSError, ValueError) as exc:
+            log.warning("Slack: downloading a shared file failed: %s", type(exc).__name__)
+            raise CollectionError(messages.ADD_DOWNLOAD_FAILED.format(name=name)) from None
+        if len(data) > limit:
+            raise CollectionError(too_big(name, len(data), self.settings.max_file_mb))
+        return data
 
     # -- buttons --------------------------------------------------------------
 
@@ -345,16 +444,38 @@ class SlackBot:
 
     # -- shared steps ---------------------------------------------------------
 
-    def _answer(self, question: str) -> Answer:
+    def _answer(
+        self, question: str, channel: str | None = None, previous: Turn | None = None
+    ) -> Answer:
+        collection, service = slack_route(self.service, channel)
         with self.metrics.answering(PLATFORM) as answered:
-            answer = self.service.ask(question)
+            if previous is None:
+                answer = service.ask(question)
+            else:
+                answer = service.ask(question, previous=previous)
             answered(answer.abstained)
-        self.store.remember(answer, PLATFORM)
+        self.store.remember(answer, PLATFORM, collection=collection)
         return answer
 
 
 def _ack(ack: Ack) -> None:
     ack()
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx is then raised as an HTTPError
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects())
+
+
+def _slack_file_url(url: str, api_url: str) -> bool:
+    """Whether ``url`` is on Slack's file host, or on the host of SLACK_API_URL."""
+    parts, api = urlsplit(url), urlsplit(api_url)
+    if parts.scheme == "https" and parts.hostname == "files.slack.com":
+        return True
+    return bool(parts.netloc) and (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
 
 
 def _wants_help(text: str) -> bool:

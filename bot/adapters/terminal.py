@@ -132,6 +132,11 @@ def _chat(service: Any, stdin: Any, console: Any) -> None:
                 console.print(neutralise(render.sources_text(service.sources())), markup=False)
             elif command == "/help":
                 console.print(messages.HELP, markup=False)
+                console.print(messages.TERMINAL_COLLECTION_HELP, markup=False)
+            elif command == "/collection":
+                from bot.collections import switch
+
+                console.print(neutralise(switch(service, rest)), markup=False)
             else:
                 console.print(
                     neutralise(f"Unknown command {command}. {messages.UNKNOWN_COMMAND}"),

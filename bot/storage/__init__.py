@@ -1,4 +1,5 @@
-"""Shared state: answers, votes, seen platform events and cooldown windows, behind one interface.
+"""Shared state: answers, votes, seen platform events, cooldown windows and the last answer
+in each chat thread, behind one interface.
 
 Two backends with the same behaviour:
 
@@ -127,6 +128,14 @@ class Store(ABC):
     @abstractmethod
     def answer(self, answer_id: str) -> Answer | None:
         """The answer shown under ``answer_id``; None when unknown or already deleted."""
+
+    @abstractmethod
+    def remember_thread(self, platform: str, channel: str, thread: str, answer_id: str) -> None:
+        """Record ``answer_id`` as the latest answer in a chat thread (replacing the one before)."""
+
+    @abstractmethod
+    def thread_answer(self, platform: str, channel: str, thread: str) -> Answer | None:
+        """The latest answer in a chat thread; None when there is none or it was deleted."""
 
     @abstractmethod
     def vote(self, answer_id: str, platform: str, user_id: str, vote: str) -> bool:

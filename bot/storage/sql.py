@@ -77,6 +77,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Whoever had the file had the salt too, so it protected nothing.
         "DELETE FROM meta WHERE key = 'salt'",
     ),
+    # 3: the last answer in each chat thread, so a follow-up there has its context
+    # on any replica and after a restart.
+    (
+        """CREATE TABLE threads (
+            platform TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            answer_id TEXT NOT NULL,
+            updated DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (platform, channel, thread)
+        )""",
+        "CREATE INDEX threads_updated ON threads (updated)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 PURGE_EVERY_SECONDS = 60.0
@@ -226,6 +239,30 @@ class SQLStore(Store):
             for t, p, q, ids, u, v in rows
         ]
 
+    # -- threads ------------------------------------------------------------------------
+
+    def remember_thread(self, platform: str, channel: str, thread: str, answer_id: str) -> None:
+        with self._transaction() as tx:
+            tx.run(
+                "INSERT INTO threads (platform, channel, thread, answer_id, updated) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, channel, thread) "
+                "DO UPDATE SET answer_id = excluded.answer_id, updated = excluded.updated",
+                (platform, channel, thread, answer_id, self._clock()),
+            )
+
+    def thread_answer(self, platform: str, channel: str, thread: str) -> Answer | None:
+        alive, params = self._alive()
+        with self._transaction() as tx:
+            row = tx.run(
+                "SELECT a.answer_id, a.body FROM threads t JOIN answers a "
+                "ON a.answer_id = t.answer_id "
+                f"WHERE t.platform = ? AND t.channel = ? AND t.thread = ? AND {alive}",
+                (platform, channel, thread, *params),
+            ).fetchone()
+        if row is None or row[1] is None:
+            return None
+        return decode_answer(row[0], row[1])
+
     def _alive(self) -> tuple[str, tuple[float, ...]]:
         """SQL over alias ``a``: true for an answer the policy still keeps, purged or not yet."""
         now = self._clock()
@@ -278,6 +315,8 @@ class SQLStore(Store):
             if not self._may_purge(tx):
                 return Purged()
             events = tx.run("DELETE FROM seen_events WHERE expires <= ?", (now,)).rowcount
+            # A thread's context lives as long as its last answer would unrated.
+            tx.run("DELETE FROM threads WHERE updated <= ?", (unrated,))
             cooldowns = tx.run("DELETE FROM cooldowns WHERE expires <= ?", (now,)).rowcount
             votes = answers = 0
             if self.policy.retention_seconds > 0:

@@ -1,0 +1,341 @@
+"""Collections: named sets of documents, each with its own index, and which channel uses which.
+
+Without a configuration file the corpus folder is one collection, ``default``,
+read with its sub-folders as it always was. With ``quotebot.toml`` in the
+working directory (or the file ``QUOTEBOT_CONFIG`` names), each sub-folder of
+the corpus folder is a collection of its own (``corpus/hr/`` is ``hr``) and
+``default`` holds only the files directly in the corpus folder. The file says
+which channels answer from which collection and who may add documents::
+
+    default_collection = "default"      # channels not listed below
+    admins = ["U012ABCDEF"]             # Slack user ids allowed to add and remove documents
+    discord_admin_role = "Docs admin"   # Discord role allowed to (besides Manage Server)
+
+    [collections.hr]
+    slack_channels = ["C0HR"]           # Slack channel ids
+    discord_channels = ["112233445566"] # Discord channel or server (guild) ids
+
+``default`` keeps its index in ``QUOTEBOT_INDEX_DIR``; every other collection
+in ``QUOTEBOT_INDEX_DIR/collections/<name>``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bot import messages
+from bot.config import Settings
+from bot.errors import CollectionError, ConfigError
+
+DEFAULT = "default"
+CONFIG_NAME = "quotebot.toml"
+INDEX_SUBFOLDER = "collections"
+
+_TOP_KEYS = ("default_collection", "admins", "discord_admin_role", "collections")
+_COLLECTION_KEYS = ("slack_channels", "discord_channels")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection: its documents' folder and its index, as the settings to build it with."""
+
+    name: str
+    settings: Settings
+
+    @property
+    def folder(self) -> Path:
+        return self.settings.corpus
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.index_dir
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    """The collections, the channel → collection routes and the admins."""
+
+    collections: Mapping[str, Collection]  # "default" first, then by name
+    default_collection: str = DEFAULT
+    slack_channels: Mapping[str, str] = field(default_factory=dict)
+    discord_channels: Mapping[str, str] = field(default_factory=dict)  # id → collection
+    admins: frozenset[str] = frozenset()  # Slack user ids
+    discord_admin_role: str = ""
+    source: Path | None = None  # the file read; None: one collection, no file
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.collections)
+
+    def get(self, name: str | None) -> Collection:
+        """The collection ``name`` (None: the default one); CollectionError lists the known."""
+        name = self.default_collection if name is None else name.strip()
+        found = self.collections.get(name)
+        if found is None:
+            hint = "" if self.source is not None else messages.COLLECTIONS_NEED_CONFIG
+            raise CollectionError(
+                messages.UNKNOWN_COLLECTION.format(name=name, known=", ".join(self.names)) + hint
+            )
+        return found
+
+    def for_slack(self, channel: str | None) -> str:
+        """The collection answering in Slack channel ``channel``."""
+        return self.slack_channels.get(channel or "", self.default_collection)
+
+    def for_discord(self, *places: int | str | None) -> str:
+        """The collection for the first of ``places`` that is listed: channel, parent, guild."""
+        for place in places:
+            if place is not None and str(place) in self.discord_channels:
+                return self.discord_channels[str(place)]
+        return self.default_collection
+
+
+def single(settings: Settings) -> CollectionConfig:
+    """The corpus folder as the one collection ``default``, sub-folders included."""
+    return CollectionConfig({DEFAULT: Collection(DEFAULT, settings)})
+
+
+def config_path(settings: Settings) -> Path | None:
+    """The configuration file to read: QUOTEBOT_CONFIG, else ./quotebot.toml if it exists."""
+    if settings.config_file is not None:
+        if not settings.config_file.is_file():
+            raise ConfigError(messages.CONFIG_MISSING.format(path=settings.config_file))
+        return settings.config_file
+    local = Path.cwd() / CONFIG_NAME
+    return Path(CONFIG_NAME) if local.is_file() else None
+
+
+def load(settings: Settings) -> CollectionConfig:
+    """The collections of ``settings.corpus`` and their routes; ConfigError (one line) if wrong."""
+    path = config_path(settings)
+    if path is None:
+        return single(settings)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(messages.CONFIG_UNREADABLE.format(path=path, reason=exc)) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(messages.CONFIG_UNREADABLE.format(path=path, reason=reason)) from None
+    return parse(data, settings, path)
+
+
+def subfolders(corpus: Path) -> list[str]:
+    """The names of the collections found in ``corpus``: its non-hidden real sub-folders."""
+    try:
+        entries = list(os.scandir(corpus))
+    except OSError:
+        return []  # a missing corpus is reported when it is read
+    return sorted(
+        e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+    )
+
+
+def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> CollectionConfig:
+    """Check the parsed TOML ``data`` against the corpus folder and build the configuration."""
+
+    def fail(text: str) -> ConfigError:
+        return ConfigError(f"{source}: {text}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(messages.CONFIG_UNKNOWN_KEY.format(key=key, known=", ".join(_TOP_KEYS)))
+    folders = subfolders(settings.corpus)
+    if DEFAULT in folders:
+        raise fail(messages.CONFIG_DEFAULT_FOLDER.format(folder=settings.corpus / DEFAULT))
+    collections: dict[str, Collection] = {
+        DEFAULT: Collection(DEFAULT, replace(settings, corpus_subfolders=False))
+    }
+    for name in folders:
+        collections[name] = Collection(
+            name,
+            replace(
+                settings,
+                corpus=settings.corpus / name,
+                index_dir=settings.index_dir / INDEX_SUBFOLDER / name,
+            ),
+        )
+    known = ", ".join(collections)
+
+    default = data.get("default_collection", DEFAULT)
+    if not isinstance(default, str):
+        raise fail("default_collection must be a collection name in quotes.")
+    if default not in collections:
+        raise fail(
+            messages.CONFIG_UNKNOWN_COLLECTION.format(
+                what=f"default_collection = {default!r}",
+                folder=settings.corpus / default,
+                known=known,
+            )
+        )
+
+    tables = data.get("collections", {})
+    if not isinstance(tables, dict):
+        raise fail("collections must be tables like [collections.hr].")
+    routes: dict[str, dict[str, str]] = {"slack_channels": {}, "discord_channels": {}}
+    for name, table in tables.items():
+        if name not in collections:
+            raise fail(
+                messages.CONFIG_UNKNOWN_COLLECTION.format(
+                    what=f"[collections.{name}]", folder=settings.corpus / name, known=known
+                )
+            )
+        if not isinstance(table, dict):
+            raise fail(f"[collections.{name}] must be a table.")
+        for key, values in table.items():
+            if key not in _COLLECTION_KEYS:
+                raise fail(
+                    messages.CONFIG_UNKNOWN_KEY.format(
+                        key=f"collections.{name}.{key}", known=", ".join(_COLLECTION_KEYS)
+                    )
+                )
+            numeric = key == "discord_channels"
+            for channel in _ids(values, f"collections.{name}.{key}", fail, numeric):
+                taken = routes[key].get(channel)
+                if taken is not None:
+                    raise fail(
+                        messages.CONFIG_CHANNEL_TWICE.format(
+                            channel=channel, first=taken, second=name
+                        )
+                    )
+                routes[key][channel] = name
+
+    admins = data.get("admins", [])
+    if not isinstance(admins, list) or not all(isinstance(a, str) and a.strip() for a in admins):
+        raise fail('admins must be a list of Slack user ids, like ["U012ABCDEF"].')
+    role = data.get("discord_admin_role", "")
+    if not isinstance(role, str):
+        raise fail('discord_admin_role must be a role name in quotes, like "Docs admin".')
+    return CollectionConfig(
+        collections,
+        default_collection=default,
+        slack_channels=routes["slack_channels"],
+        discord_channels=routes["discord_channels"],
+        admins=frozenset(a.strip() for a in admins),
+        discord_admin_role=role.strip(),
+        source=source,
+    )
+
+
+def _ids(values: Any, key: str, fail: Any, numeric: bool) -> Iterator[str]:
+    example = '["112233445566"]' if numeric else '["C0123ABCD"]'
+    if not isinstance(values, list):
+        raise fail(f"{key} must be a list of ids, like {example}.")
+    for value in values:
+        text = str(value).strip() if isinstance(value, str | int) else ""
+        if not text or isinstance(value, bool) or (numeric and not text.isdigit()):
+            raise fail(f"{key} must be a list of ids, like {example}; got {value!r}.")
+        yield text
+
+
+# -- one service per collection ---------------------------------------------------------
+
+
+class _NoIndex:
+    """What /healthz and /metrics see while the collection in front has no index."""
+
+    manifest: dict[str, Any] = {}
+    folder = None
+    documents: list[Any] = []
+
+    def __len__(self) -> int:
+        return 0
+
+
+class CollectionServices:
+    """One service per collection, and which one answers where.
+
+    It stands where one service stands (the terminal chat, ``quotebot ask``,
+    /healthz): those calls go to the ``active`` collection, the default one
+    unless :meth:`use` chose another. Chat adapters pick the service of the
+    channel with :func:`slack_route` / :func:`discord_route`.
+    """
+
+    def __init__(
+        self, config: CollectionConfig, services: Mapping[str, Any], embedder_factory: Any = None
+    ) -> None:
+        self.config = config
+        self.services = dict(services)
+        self.embedder_factory = embedder_factory  # what builds after /add embed with
+        self.active = config.default_collection
+
+    def get(self, name: str | None) -> Any:
+        return self.services[self.config.get(name).name]
+
+    def use(self, name: str) -> str:
+        """Make ``name`` the active collection; CollectionError when there is no such one."""
+        self.active = self.config.get(name).name
+        return self.active
+
+    def for_slack(self, channel: str | None) -> tuple[str, Any]:
+        name = self.config.for_slack(channel)
+        return name, self.services[name]
+
+    def for_discord(self, *places: int | str | None) -> tuple[str, Any]:
+        name = self.config.for_discord(*places)
+        return name, self.services[name]
+
+    # The service interface, for the active collection.
+
+    def ask(self, question: str) -> Any:
+        return self.services[self.active].ask(question)
+
+    def sources(self) -> Any:
+        return self.services[self.active].sources()
+
+    def quote(self, quote_id: str) -> Any:
+        return self.services[self.active].quote(quote_id)
+
+    def context(self, quote_id: str, sentences: int = 2) -> Any:
+        return self.services[self.active].context(quote_id, sentences)
+
+    @property
+    def index(self) -> Any:
+        index = self.services[self.active].index
+        return _NoIndex() if index is None else index
+
+    def start(self) -> CollectionServices:
+        for service in self.services.values():
+            getattr(service, "start", lambda: None)()
+        return self
+
+    def close(self) -> None:
+        for service in self.services.values():
+            getattr(service, "close", lambda: None)()
+
+    def __enter__(self) -> CollectionServices:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def slack_route(service: Any, channel: str | None) -> tuple[str, Any]:
+    """The collection and service answering in Slack ``channel`` (one service: ``default``)."""
+    if isinstance(service, CollectionServices):
+        return service.for_slack(channel)
+    return DEFAULT, service
+
+
+def discord_route(service: Any, *places: int | str | None) -> tuple[str, Any]:
+    """The collection and service for a Discord channel, its parent channel, its guild."""
+    if isinstance(service, CollectionServices):
+        return service.for_discord(*places)
+    return DEFAULT, service
+
+
+def switch(service: Any, name: str) -> str:
+    """The terminal chat's ``/collection [NAME]``: switch to NAME if given; say which answers."""
+    if not isinstance(service, CollectionServices):
+        return messages.COLLECTION_ACTIVE.format(name=DEFAULT, known=DEFAULT)
+    if name.strip():
+        service.use(name)
+    return messages.COLLECTION_ACTIVE.format(
+        name=service.active, known=", ".join(service.config.names)
+    )

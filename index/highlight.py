@@ -1,0 +1,643 @@
+"""The answer phrase inside a quote: which words answer a short factual question.
+
+No reading-comprehension model: the words of a quote give candidate phrases
+(runs of up to :data:`MAX_TOKENS` words that cross no punctuation and neither
+start nor end on a function word), each described by a few features: the kind
+of thing the question asks for against what the phrase is (a year, a number,
+an amount, a name), how many of its words the question already says, how close
+it is to the words the question and the quote share, its length and
+capitalisation. A linear score over those features, fitted on the SQuAD tuning
+split (``python -m bench.tune_highlight``, weights in ``highlight.json``),
+ranks the phrases against a "no phrase" option; the phrase is marked only
+when the probability that it is right passes a threshold chosen for precision.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.query import search_text
+from index.search import question_kind
+from index.text import STOPWORDS, _stemmer
+
+HIGHLIGHT_FILE = Path(__file__).with_name("highlight.json")
+MAX_TOKENS = 6
+# Question kinds that ask for a short fact; "why" and "how" (but "how many …") do not.
+FACT_KINDS = ("when", "count", "who", "where", "what", "other")
+TYPES = ("year", "date", "number", "amount", "name", "lower", "long")
+
+_TOKEN = re.compile(r"[$€£¥]?[^\W_]+(?:(?:[-–'’/:&]|[.,](?=\d))[^\W_]+)*%?|[^\w\s]")
+_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred hundreds thousand thousands million millions billion billions trillion dozen dozens "
+    "half quarter third first second".split()
+)
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday century centuries decade "
+    "spring summer autumn fall winter".split()
+)
+_AMOUNT_WORDS = frozenset(
+    "percent per cent dollars dollar euros euro pounds pound cents usd km kilometres kilometers "
+    "miles mile metres meters feet foot acres hectares tons tonnes kg pounds degrees years "
+    "months days hours minutes seconds".split()
+)
+_PLACE_PREPOSITIONS = frozenset("in at on from near to into across within".split())
+_TIME_PREPOSITIONS = frozenset("in on during since until by before after from".split())
+_AGENT_PREPOSITIONS = frozenset("by with".split())
+_WH = frozenset("what which whose".split())
+
+
+def _fold(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in folded if not unicodedata.combining(c)).lower().replace("’", "'")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    lower: str
+    stem: str  # "" for punctuation and function words
+    word: bool  # letters or digits (not punctuation)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Word and punctuation tokens of ``text`` with exact character offsets."""
+    raw = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    lowers = [_fold(t) for t, _, _ in raw]
+    content = [w for w in lowers if w not in STOPWORDS and any(c.isalnum() for c in w)]
+    stemmed = iter(_stemmer().stemWords(content) if content else [])
+    tokens = []
+    for (t, s, e), low in zip(raw, lowers, strict=True):
+        is_word = any(c.isalnum() for c in t)
+        stem = next(stemmed) if (is_word and low not in STOPWORDS) else ""
+        tokens.append(Token(t, s, e, low, stem, is_word))
+    return tokens
+
+
+def _question_stems(question: str) -> set[str]:
+    return {t.stem for t in tokenize(question) if t.stem}
+
+
+def _wh_noun(question: str) -> str:
+    """The stem of the noun a "what …" / "which …" question names ("which river" → "river")."""
+    tokens = [t for t in tokenize(question) if t.word]
+    for i, t in enumerate(tokens[:-1]):
+        if t.lower in _WH:
+            for u in tokens[i + 1 : i + 4]:
+                if u.stem:
+                    return u.stem
+            return ""
+    return ""
+
+
+def answer_kind(question: str) -> str:
+    """The kind of fact a question asks for (``when``, ``count``, ``who`` …), as search sees it."""
+    return question_kind(search_text(question))
+
+
+def _token_type(t: Token) -> str:
+    if _YEAR.match(t.lower):
+        return "year"
+    if t.lower in _MONTHS:
+        return "date"
+    if t.text[:1] in "$€£¥" or t.text.endswith("%") or t.lower in ("percent", "per"):
+        return "amount"
+    if any(c.isdigit() for c in t.text) or t.lower in _NUMBER_WORDS:
+        return "number"
+    if t.text[:1].isupper():
+        return "name"
+    return "lower"
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The candidate phrases of one quote for one question, and their features."""
+
+    spans: list[tuple[int, int]]  # token index ranges [i, j)
+    tokens: list[Token]
+    features: np.ndarray  # (1 + len(spans), len(FEATURES)); row 0 is "no phrase"
+
+
+# Words before or after a phrase that say much about it ("by …", "… (", "called …").
+CONTEXT_WORDS = tuple(
+    "the of in on at by as was is were are from to for with and a an his her its their "
+    "which who that called named known than , ( ) . ; : \" “ ” 's".split()
+)
+KIND_FEATURES = tuple(f"{k}_x_{t}" for k in FACT_KINDS for t in TYPES)
+FEATURES = (
+    # the "no phrase" option
+    "null",
+    *(f"null_{k}" for k in FACT_KINDS),
+    "null_quote_match",
+    "null_type_present",
+    # a candidate phrase
+    *KIND_FEATURES,
+    "in_question",
+    "any_in_question",
+    "log_distance",
+    "adjacent",
+    "near_match_4",
+    "near_match_10",
+    "left_of_matches",
+    "right_of_matches",
+    "between_matches",
+    "wh_noun_near",
+    "wh_noun_inside",
+    "len_1",
+    "len_2",
+    "len_3",
+    "len_4",
+    "len_5plus",
+    "cap_share",
+    "all_cap",
+    "sentence_start",
+    "clean_left",
+    "clean_right",
+    "cap_maximal",
+    "number_maximal",
+    "after_place_prep_x_where",
+    "after_time_prep_x_when",
+    "after_agent_prep_x_who",
+    "after_of",
+    "before_comma",
+    "in_brackets",
+    "in_quotes",
+    "expected_x_adjacent",
+    "expected_x_near_match_4",
+    "anchor_after_near",
+    "anchor_after_adjacent",
+    "anchor_after_left",
+    "anchor_after_log_distance",
+    "anchor_before_near",
+    "anchor_before_adjacent",
+    "anchor_before_right",
+    "anchor_before_log_distance",
+    "anchor_missing",
+    "cap_then_lower",
+    "inner_function_words",
+    "lower_then_cap",
+    *(f"{k}_x_log_distance" for k in FACT_KINDS),
+    *(f"{k}_x_in_question" for k in FACT_KINDS),
+    *(f"prev_{w}" for w in CONTEXT_WORDS),
+    *(f"next_{w}" for w in CONTEXT_WORDS),
+)
+_INDEX = {f: i for i, f in enumerate(FEATURES)}
+
+
+def candidates(question: str, text: str) -> Candidates:
+    """The candidate answer phrases in ``text`` for ``question``, with their features."""
+    question = search_text(question)
+    kind = answer_kind(question)
+    kind = kind if kind in FACT_KINDS else "other"
+    q_stems = _question_stems(question)
+    wh_noun = _wh_noun(question)
+    after_anchor, before_anchor = _anchors(question)
+    tokens = tokenize(text)
+    n = len(tokens)
+    matched = [i for i, t in enumerate(tokens) if t.stem and t.stem in q_stems]
+    matched_arr = np.array(matched, dtype=np.int64)
+    types = [_token_type(t) if t.word else "" for t in tokens]
+    wh_positions = [i for i, t in enumerate(tokens) if wh_noun and t.stem == wh_noun]
+    quote_marks = [i for i, t in enumerate(tokens) if t.text in '"“”']
+    after_at = [i for i, t in enumerate(tokens) if after_anchor and t.stem == after_anchor]
+    before_at = [i for i, t in enumerate(tokens) if before_anchor and t.stem == before_anchor]
+    brackets: list[bool] = []
+    depth = 0
+    for t in tokens:
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth = max(0, depth - 1)
+        brackets.append(depth > 0)
+
+    spans: list[tuple[int, int]] = []
+    rows: list[np.ndarray] = []
+    type_present = False
+    for i in range(n):
+        if not tokens[i].word or tokens[i].lower in STOPWORDS:
+            continue
+        for j in range(i + 1, min(n, i + MAX_TOKENS) + 1):
+            last = tokens[j - 1]
+            if not last.word:
+                break  # punctuation ends every phrase that starts at i
+            if last.lower in STOPWORDS:
+                continue
+            inside = tokens[i:j]
+            content = [t for t in inside if t.stem]
+            asked = sum(t.stem in q_stems for t in content)
+            if content and asked == len(content):
+                continue  # the question already says all of it
+            row = np.zeros(len(FEATURES), dtype=np.float32)
+            span_types = {types[k] for k in range(i, j)}
+            length = j - i
+            wanted = _wanted_types(span_types, length)
+            for kind_type in wanted:
+                row[_INDEX[f"{kind}_x_{kind_type}"]] = 1.0
+            if _expected(kind, wanted):
+                type_present = True
+            row[_INDEX["in_question"]] = asked / max(1, len(content))
+            row[_INDEX["any_in_question"]] = float(asked > 0)
+            outside = matched_arr[(matched_arr < i) | (matched_arr >= j)]
+            if len(outside):
+                left_gap = i - outside[outside < i].max() if (outside < i).any() else n
+                right_gap = outside[outside >= j].min() - j + 1 if (outside >= j).any() else n
+                gap = min(left_gap, right_gap)
+                row[_INDEX["log_distance"]] = math.log1p(gap)
+                row[_INDEX["adjacent"]] = float(gap <= 1)
+                row[_INDEX["near_match_4"]] = (
+                    len({tokens[k].stem for k in outside if i - 4 <= k < j + 4}) / len(q_stems)
+                    if q_stems
+                    else 0.0
+                )
+                row[_INDEX["near_match_10"]] = (
+                    len({tokens[k].stem for k in outside if i - 10 <= k < j + 10}) / len(q_stems)
+                    if q_stems
+                    else 0.0
+                )
+                row[_INDEX["left_of_matches"]] = float((outside >= j).all())
+                row[_INDEX["right_of_matches"]] = float((outside < i).all())
+                row[_INDEX["between_matches"]] = float((outside < i).any() and (outside >= j).any())
+            else:
+                row[_INDEX["log_distance"]] = math.log1p(n)
+            if wh_positions:
+                row[_INDEX["wh_noun_near"]] = float(
+                    any(i - 3 <= k < j + 3 and not i <= k < j for k in wh_positions)
+                )
+                row[_INDEX["wh_noun_inside"]] = float(any(i <= k < j for k in wh_positions))
+            row[_INDEX[f"len_{min(length, 5)}" + ("plus" if length >= 5 else "")]] = 1.0
+            words = [t for t in inside if t.word and t.lower not in STOPWORDS]
+            caps = [t for t in words if t.text[:1].isupper()]
+            row[_INDEX["cap_share"]] = len(caps) / max(1, len(words))
+            row[_INDEX["all_cap"]] = float(bool(words) and len(caps) == len(words))
+            row[_INDEX["sentence_start"]] = float(i == 0)
+            prev = tokens[i - 1] if i > 0 else None
+            after = tokens[j] if j < n else None
+            row[_INDEX["clean_left"]] = float(
+                prev is None or not prev.word or prev.lower in STOPWORDS
+            )
+            row[_INDEX["clean_right"]] = float(
+                after is None or not after.word or after.lower in STOPWORDS
+            )
+            row[_INDEX["cap_maximal"]] = float(
+                bool(caps)
+                and (prev is None or not prev.text[:1].isupper())
+                and (after is None or not after.text[:1].isupper())
+            )
+            numeric = span_types & {"number", "year", "amount"}
+            row[_INDEX["number_maximal"]] = float(
+                bool(numeric)
+                and (prev is None or types[i - 1] not in ("number", "amount"))
+                and (after is None or types[j] not in ("number", "amount"))
+            )
+            if prev is not None:
+                row[_INDEX["after_place_prep_x_where"]] = float(
+                    kind == "where" and prev.lower in _PLACE_PREPOSITIONS
+                )
+                row[_INDEX["after_time_prep_x_when"]] = float(
+                    kind == "when" and prev.lower in _TIME_PREPOSITIONS
+                )
+                row[_INDEX["after_agent_prep_x_who"]] = float(
+                    kind == "who" and prev.lower in _AGENT_PREPOSITIONS
+                )
+                row[_INDEX["after_of"]] = float(prev.lower == "of")
+            row[_INDEX["before_comma"]] = float(after is not None and after.text == ",")
+            row[_INDEX["in_brackets"]] = float(brackets[i])
+            row[_INDEX["in_quotes"]] = float(sum(k < i for k in quote_marks) % 2 == 1)
+            expected = float(_expected(kind, wanted))
+            row[_INDEX["expected_x_adjacent"]] = expected * row[_INDEX["adjacent"]]
+            row[_INDEX["expected_x_near_match_4"]] = expected * row[_INDEX["near_match_4"]]
+            _anchor_features(row, "anchor_after", after_at, i, j, n)
+            _anchor_features(row, "anchor_before", before_at, i, j, n)
+            row[_INDEX["anchor_missing"]] = float(not after_at and not before_at)
+            if len(words) >= 2:
+                first_cap, last_cap = words[0].text[:1].isupper(), words[-1].text[:1].isupper()
+                row[_INDEX["cap_then_lower"]] = float(first_cap and not last_cap)
+                row[_INDEX["lower_then_cap"]] = float(not first_cap and last_cap)
+            row[_INDEX["inner_function_words"]] = sum(
+                1 for t in inside if t.word and t.lower in STOPWORDS
+            )
+            row[_INDEX[f"{kind}_x_log_distance"]] = row[_INDEX["log_distance"]]
+            row[_INDEX[f"{kind}_x_in_question"]] = row[_INDEX["in_question"]]
+            if prev is not None and f"prev_{prev.lower}" in _INDEX:
+                row[_INDEX[f"prev_{prev.lower}"]] = 1.0
+            if after is not None and f"next_{after.lower}" in _INDEX:
+                row[_INDEX[f"next_{after.lower}"]] = 1.0
+            spans.append((i, j))
+            rows.append(row)
+
+    null = np.zeros(len(FEATURES), dtype=np.float32)
+    null[_INDEX["null"]] = 1.0
+    null[_INDEX[f"null_{kind}"]] = 1.0
+    null[_INDEX["null_quote_match"]] = (
+        len({tokens[k].stem for k in matched}) / len(q_stems) if q_stems else 0.0
+    )
+    null[_INDEX["null_type_present"]] = float(type_present)
+    features = np.stack([null, *rows]) if rows else null[None, :]
+    return Candidates(spans, tokens, features)
+
+
+def _anchors(question: str) -> tuple[str, str]:
+    """The content words right after and right before the question word ("what", "who" …).
+
+    In "Which NFL team represented the AFC?" the phrase answering sits next to
+    where the sentence says "represented"; in "… for what season?", next to "champion".
+    """
+    tokens = [t for t in tokenize(question) if t.word]
+    wh = next(
+        (
+            k
+            for k, t in enumerate(tokens)
+            if t.lower in ("what", "which", "who", "whom", "whose", "when", "where", "how")
+        ),
+        None,
+    )
+    if wh is None:
+        return "", ""
+    skip = wh + 1
+    if tokens[wh].lower in ("what", "which", "how"):
+        skip += 1  # "what team", "how many": the word after names the kind, not an anchor
+    after = next((t.stem for t in tokens[skip:] if t.stem), "")
+    before = next((t.stem for t in reversed(tokens[:wh]) if t.stem), "")
+    return after, before
+
+
+def _anchor_features(
+    row: np.ndarray, name: str, positions: list[int], i: int, j: int, n: int
+) -> None:
+    outside = [k for k in positions if not i <= k < j]
+    if not outside:
+        row[_INDEX[f"{name}_log_distance"]] = math.log1p(n)
+        return
+    gaps = [(i - k if k < i else k - j + 1, k) for k in outside]
+    gap, k = min(gaps)
+    row[_INDEX[f"{name}_log_distance"]] = math.log1p(gap)
+    row[_INDEX[f"{name}_near"]] = float(gap <= 4)
+    row[_INDEX[f"{name}_adjacent"]] = float(gap <= 1)
+    if name == "anchor_after":
+        row[_INDEX["anchor_after_left"]] = float(k >= j)
+    else:
+        row[_INDEX["anchor_before_right"]] = float(k < i)
+
+
+def _wanted_types(span_types: set[str], length: int) -> list[str]:
+    """The answer types a phrase offers (a phrase may be a year and a date at once)."""
+    out: list[str] = [t for t in ("year", "date", "number", "amount", "name") if t in span_types]
+    if not out:
+        out.append("lower")
+    if length >= 4:
+        out.append("long")
+    return out
+
+
+def _expected(kind: str, wanted: Sequence[str]) -> bool:
+    expect = {
+        "when": ("year", "date"),
+        "count": ("number", "amount"),
+        "who": ("name",),
+        "where": ("name",),
+    }.get(kind, ())
+    return any(t in expect for t in wanted)
+
+
+def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Token F1 between two token ranges of the same text."""
+    shared = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    return 2 * shared / ((a[1] - a[0]) + (b[1] - b[0]))
+
+
+def choose(
+    found: Candidates, weights: np.ndarray
+) -> tuple[tuple[int, int] | None, float, np.ndarray]:
+    """The best phrase (token range), the probability that it is right, and every probability.
+
+    The probability of a phrase counts the phrases that overlap it closely
+    (token F1 ≥ 0.5): "Denver Broncos" and "the Denver Broncos" are one answer.
+    """
+    scores = found.features @ weights
+    scores = scores - scores.max()
+    p = np.exp(scores)
+    p /= p.sum()
+    if not found.spans:
+        return None, 0.0, p
+    best = int(np.argmax(p[1:]))
+    span = found.spans[best]
+    mass = sum(
+        float(p[k + 1]) for k, other in enumerate(found.spans) if span_overlap(span, other) >= 0.5
+    )
+    return span, mass, p
+
+
+@dataclass(frozen=True)
+class Highlighter:
+    """Marks the answer phrase of a short factual question inside a quote."""
+
+    weights: np.ndarray  # one per FEATURES
+    threshold: float  # mark only when P(the phrase is right) reaches this
+
+    @classmethod
+    def load(cls, path: Path = HIGHLIGHT_FILE) -> Highlighter:
+        data = json.loads(path.read_text())
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Highlighter:
+        w = data["weights"]
+        return cls(
+            weights=np.array([w.get(f, 0.0) for f in FEATURES], dtype=np.float64),
+            threshold=float(data["threshold"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": {f: round(float(w), 6) for f, w in zip(FEATURES, self.weights, strict=True)},
+            "threshold": round(self.threshold, 6),
+        }
+
+    def score(self, question: str, text: str) -> tuple[tuple[int, int] | None, float]:
+        """The best phrase in ``text`` as character offsets, and its probability of being right.
+
+        ``(None, 0.0)`` when the question does not ask for a short fact.
+        """
+        if answer_kind(question) not in FACT_KINDS:
+            return None, 0.0
+        found = candidates(question, text)
+        span, probability, _ = choose(found, self.weights)
+        if span is None:
+            return None, 0.0
+        i, j = span
+        return (found.tokens[i].start, found.tokens[j - 1].end), probability
+
+    def mark(self, question: str, text: str) -> tuple[int, int] | None:
+        """Character offsets in ``text`` of the phrase answering ``question``, or None."""
+        span, probability = self.score(question, text)
+        if span is None or probability < self.threshold:
+            return None
+        return span
+
+
+@lru_cache(maxsize=1)
+def default_highlighter() -> Highlighter:
+    return Highlighter.load()
+
+
+# -- SQuAD's answer scoring -------------------------------------------------------------
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> list[str]:
+    """SQuAD's normalisation: lower case, no punctuation, no articles; as tokens."""
+    text = text.lower()
+    text = "".join(c for c in text if c not in string.punctuation)
+    return _ARTICLES.sub(" ", text).split()
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD's token F1 between a marked phrase and a gold answer."""
+    pred, ref = normalize_answer(prediction), normalize_answer(gold)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_f1(prediction: str, answers: Sequence[str]) -> float:
+    return max((token_f1(prediction, a) for a in answers), default=0.0)
+
+
+# -- fitting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    """One quote for one question, and the gold answers (none when the quote lacks them)."""
+
+    question: str
+    text: str
+    answers: tuple[str, ...]
+    weight: float = 1.0
+
+
+def _labels(found: Candidates, text: str, answers: Sequence[str]) -> np.ndarray:
+    """Which rows are right: candidates with token F1 ≥ 0.5, or "no phrase" when none is."""
+    labels = np.zeros(len(found.features), dtype=bool)
+    for k, (i, j) in enumerate(found.spans):
+        phrase = text[found.tokens[i].start : found.tokens[j - 1].end]
+        labels[k + 1] = best_f1(phrase, answers) >= 0.5
+    if not labels.any():
+        labels[0] = True
+    return labels
+
+
+def fit(
+    examples: Sequence[Example],
+    *,
+    precision: float = 0.9,
+    l2: float = 1e-3,
+    steps: int = 300,
+    progress: Any = None,
+) -> tuple[Highlighter, dict[str, Any]]:
+    """Fit the weights (softmax over each quote's phrases and "no phrase") and the threshold.
+
+    The threshold is the lowest at which the marks on ``examples`` reach
+    ``precision`` (weighted), so as many questions as possible get a mark.
+    """
+    feats, labels, groups, weights, kept = [], [], [], [], []
+    for n, ex in enumerate(examples):
+        if answer_kind(ex.question) not in FACT_KINDS:
+            continue
+        found = candidates(ex.question, ex.text)
+        feats.append(found.features)
+        labels.append(_labels(found, ex.text, ex.answers) if ex.answers else _null(found))
+        groups.append(len(found.features))
+        weights.append(ex.weight)
+        kept.append((ex, found))
+        if progress and n % 1000 == 0:
+            progress(f"candidates: {n} of {len(examples)}")
+    x = np.concatenate(feats).astype(np.float64)
+    y = np.concatenate(labels)
+    sizes = np.array(groups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group_weight = np.array(weights) / np.sum(weights)
+    row_group = np.repeat(np.arange(len(sizes)), sizes)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    xs = (x - mean) / std
+    w = np.zeros(x.shape[1])
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for t in range(1, steps + 1):
+        s = xs @ w
+        s = s - np.maximum.reduceat(s, starts)[row_group]
+        e = np.exp(s)
+        p = e / np.add.reduceat(e, starts)[row_group]
+        pos = p * y
+        q = pos / np.add.reduceat(pos, starts)[row_group]
+        grad = xs.T @ ((p - q) * group_weight[row_group]) + l2 * w
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        w -= 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        if progress and t % 100 == 0:
+            loss = -np.sum(group_weight * np.log(np.add.reduceat(pos, starts) + 1e-12))
+            progress(f"step {t}: loss {loss:.4f}")
+    raw = w / std  # the constant shift is the same for every row of a quote
+    conf, right, wt = [], [], []
+    for (ex, found), weight in zip(kept, weights, strict=True):
+        span, probability, _ = choose(found, raw)
+        ok = False
+        if span is not None and ex.answers:
+            i, j = span
+            phrase = ex.text[found.tokens[i].start : found.tokens[j - 1].end]
+            ok = best_f1(phrase, ex.answers) >= 0.5
+        conf.append(probability if span is not None else 0.0)
+        right.append(ok)
+        wt.append(weight)
+    threshold, report = pick_threshold(np.array(conf), np.array(right), np.array(wt), precision)
+    return Highlighter(raw, threshold), report
+
+
+def _null(found: Candidates) -> np.ndarray:
+    labels = np.zeros(len(found.features), dtype=bool)
+    labels[0] = True
+    return labels
+
+
+def pick_threshold(
+    conf: np.ndarray, right: np.ndarray, weight: np.ndarray, precision: float
+) -> tuple[float, dict[str, Any]]:
+    """The lowest threshold whose marks reach ``precision``; and the precision/coverage there."""
+    order = np.argsort(-conf, kind="stable")
+    hits = np.cumsum((right * weight)[order])
+    marks = np.cumsum(weight[order])
+    ok = np.nonzero(hits / marks >= precision)[0]
+    # The largest prefix that is precise enough, cut where the confidence changes.
+    cut = int(ok.max()) if len(ok) else 0
+    threshold = float(conf[order][cut]) if len(ok) else 1.0
+    chosen = conf >= threshold
+    total = weight.sum()
+    report = {
+        "threshold": threshold,
+        "precision": float((right * weight)[chosen].sum() / max(1e-9, weight[chosen].sum())),
+        "marked_share": float(weight[chosen].sum() / total),
+        "right_when_marked_all": float((right * weight).sum() / total),
+        "questions": len(conf),
+    }
+    return threshold, report

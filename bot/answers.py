@@ -18,6 +18,8 @@ class Quote:
     end: int
     score: float
     source: str = ""  # the document's source URL, empty when unknown
+    # The words answering the question, as document offsets within [start, end); first quote only.
+    highlight: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:
@@ -65,6 +67,9 @@ class Answer:
                 "end": q.end,
                 "score": round(q.score, 4),
                 "source": q.source,
+                "highlight": (
+                    {"start": q.highlight[0], "end": q.highlight[1]} if q.highlight else None
+                ),
             }
 
         return {

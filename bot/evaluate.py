@@ -13,7 +13,10 @@ asked, and the quotes are scored against the gold answer strings:
 * ``off_article_abstention``: share of questions taken from *other* articles
   on which the bot says the corpus does not answer;
 * ``latency_ms_p50`` / ``latency_ms_p95``: time of ``QuoteService.ask``, question
-  embedding included.
+  embedding included;
+* ``highlight``: the answer phrase marked in the first quote. ``precision``: share
+  of marks whose phrase has token F1 ≥ 0.5 with a gold answer; ``coverage``:
+  share of the questions whose first quote holds an answer that get a mark.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 
 from bot.errors import CorpusError
 from index.documents import Document
+from index.highlight import FACT_KINDS, answer_kind, best_f1
 
 OFF_ARTICLE_PER_ARTICLE = 20
 
@@ -220,6 +224,9 @@ class Asked:
     first_chars: int = 0
     overlap: float = 1.0  # share of the question's words found in the answer's sentence
     latency_ms: float = 0.0
+    marked: bool = False  # the first quote has its answer phrase marked
+    mark_right: bool = False  # … and the phrase has token F1 >= 0.5 with a gold answer
+    fact: bool = False  # the question asks for a short fact (who, when, how many …)
 
 
 def word_overlap(question: str, context: str, answers: Sequence[str]) -> float:
@@ -244,6 +251,8 @@ def _ask(service: Any, question: str, answers: Sequence[str], group: str) -> Ask
     latency = (time.perf_counter() - t0) * 1000
     shown = answer.closest if answer.abstained else answer.quotes
     texts = [q.text for q in shown]
+    mark = shown[0].highlight if shown else None
+    phrase = shown[0].text[mark[0] - shown[0].start : mark[1] - shown[0].start] if mark else ""
     return Asked(
         group=group,
         answered=not answer.abstained,
@@ -251,6 +260,9 @@ def _ask(service: Any, question: str, answers: Sequence[str], group: str) -> Ask
         rank=hit_rank(texts, answers) if answers else None,
         first_chars=len(texts[0]) if texts else 0,
         latency_ms=latency,
+        marked=mark is not None,
+        mark_right=mark is not None and best_f1(phrase, answers) >= 0.5,
+        fact=answer_kind(question) in FACT_KINDS,
     )
 
 
@@ -323,6 +335,26 @@ def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
         "answered_share": len(answered) / max(1, len(asked)),
         "answered_precision": sum(a.rank == 1 for a in answered) / max(1, len(answered)),
     }
+
+
+def highlight_metrics(asked: Sequence[Asked]) -> dict[str, Any]:
+    """Precision and coverage of the marked answer phrase, overall and on short-fact questions."""
+
+    def figures(group: Sequence[Asked]) -> dict[str, Any]:
+        marked = [a for a in group if a.marked]
+        first_right = [a for a in group if a.rank == 1]
+        covered = [a for a in first_right if a.marked]
+        return {
+            "questions": len(group),
+            "marked": len(marked),
+            "marked_right": sum(a.mark_right for a in marked),
+            "precision": sum(a.mark_right for a in marked) / max(1, len(marked)),
+            "first_quote_right": len(first_right),
+            "first_quote_right_marked": len(covered),
+            "coverage": len(covered) / max(1, len(first_right)),
+        }
+
+    return {**figures(asked), "short_fact_questions": figures([a for a in asked if a.fact])}
 
 
 def paragraph_groups(article: SquadArticle, size: int) -> list[SquadArticle]:
@@ -461,6 +493,8 @@ def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
             "answerable_answer_rate": sum(a.answered for a in possible) / max(1, len(possible)),
             "answerable_hit@1": sum(a.rank == 1 for a in possible) / max(1, len(possible)),
         }
+    if original:
+        metrics["highlight"] = highlight_metrics(original)
     metrics["calibration"] = calibration(of("answerable", "off_article", "unanswerable"))
     small = {}
     for group in ("one_paragraph", "three_paragraphs"):

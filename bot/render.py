@@ -26,6 +26,22 @@ def truncate(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + ELLIPSIS
 
 
+def marked(quote: Quote, shown: str) -> tuple[str, str, str] | None:
+    """``shown`` (the quote's text, or a :func:`truncate` cut of it) split around its marked
+    phrase: before, phrase, after. None when there is no mark or the cut does not hold all of it,
+    so a front end never shows half a mark.
+    """
+    if quote.highlight is None:
+        return None
+    start, end = quote.highlight[0] - quote.start, quote.highlight[1] - quote.start
+    body = shown
+    if shown != quote.text and shown.endswith(ELLIPSIS):
+        body = shown[: -len(ELLIPSIS)]
+    if not (0 <= start < end <= len(body) and quote.text.startswith(body)):
+        return None
+    return shown[:start], shown[start:end], shown[end:]
+
+
 def citation(quote: Quote) -> str:
     """``Title, ¶ 3`` — the human-readable reference of a quote."""
     return f"{quote.title}, ¶ {quote.paragraph}"

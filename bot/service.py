@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import QuestionError
 from bot.followup import Turn
 from index.documents import Document
+from index.highlight import Highlighter, default_highlighter
 from index.search import Searcher, refers_back
 from index.store import CorpusIndex
 
@@ -55,8 +57,10 @@ class QuoteService:
         *,
         max_question_chars: int = 500,
         max_quotes: int = MAX_QUOTES,
+        highlighter: Highlighter | None = None,
     ) -> None:
         self.index = index
+        self.highlighter = highlighter or default_highlighter()
         self.searcher = searcher
         self.max_question_chars = max_question_chars
         self.max_quotes = max_quotes
@@ -91,6 +95,8 @@ class QuoteService:
         # is probably not the answer: a quote more likely right than wrong is shown.
         likely = result.answerable >= self.searcher.ranker.threshold
         answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE)
+        if answered:
+            quotes[0] = self._marked(text, quotes[0])
         answer = Answer(
             question=text,
             quotes=tuple(quotes) if answered else (),
@@ -137,6 +143,13 @@ class QuoteService:
             self._make_quote(self.index.documents[d], s, e, p, score)
             for (d, s, e, p), score in zip(spans, scores, strict=True)
         ]
+
+    def _marked(self, question: str, quote: Quote) -> Quote:
+        """``quote`` with the words answering ``question`` marked, when they are clear enough."""
+        mark = self.highlighter.mark(question, quote.text)
+        if mark is None:
+            return quote
+        return replace(quote, highlight=(quote.start + mark[0], quote.start + mark[1]))
 
     @staticmethod
     def _make_quote(doc: Document, start: int, end: int, paragraph: int, score: float) -> Quote:

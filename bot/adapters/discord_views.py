@@ -89,7 +89,7 @@ def quote_blocks(quotes: Sequence[Quote], head: str, limit: int) -> str:
     order = sorted(range(len(quotes)), key=lambda i: len(quotes[i].text))
     for position, i in enumerate(order):
         share = room // (len(order) - position)
-        blocks[i] = block_quote(quotes[i].text, share)
+        blocks[i] = block_quote(quotes[i].text, share, quotes[i])
         room -= len(blocks[i])
     parts = [head] if head else []
     parts += [f"{blocks[i]}\n{citations[i]}" for i in range(len(quotes))]
@@ -100,17 +100,33 @@ def quote_blocks(quotes: Sequence[Quote], head: str, limit: int) -> str:
     return text[:limit]
 
 
-def block_quote(text: str, limit: int) -> str:
-    """``text`` as a Markdown block quote of at most ``limit`` chars, cut on a word boundary."""
+def block_quote(text: str, limit: int, quote: Quote | None = None) -> str:
+    """``text`` as a Markdown block quote of at most ``limit`` chars, cut on a word boundary.
+
+    With ``quote``, its marked phrase is bold when the cut holds all of it.
+    """
     keep = limit
     while keep > 0:
         cut = render.truncate(text, keep)
-        lines = discord.utils.escape_markdown(cut).splitlines() or [""]
+        lines = _escape_marked(cut, quote).splitlines() or [""]
         block = "\n".join(f"> {line}" for line in lines)
         if len(block) <= limit:
             return block
         keep -= max(1, len(block) - limit)
     return ""
+
+
+def _escape_marked(cut: str, quote: Quote | None) -> str:
+    """``cut`` escaped for Markdown, its marked phrase (if whole and on one line) in bold.
+
+    The parts are escaped one by one, so the ``**`` pair never splits an escape.
+    """
+    escape = discord.utils.escape_markdown
+    parts = render.marked(quote, cut) if quote is not None else None
+    if parts is None or "\n" in parts[1]:
+        return escape(cut)
+    before, phrase, after = parts
+    return f"{escape(before)}**{escape(phrase)}**{escape(after)}"
 
 
 def sources_embed(sources: Iterable[SourceInfo]) -> discord.Embed:

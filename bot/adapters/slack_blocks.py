@@ -63,6 +63,24 @@ def blockquote(text: str) -> str:
     return "\n".join(">" + escape(line) for line in text.splitlines() or [""])
 
 
+def marked_blockquote(quote: Quote) -> Callable[[str], str]:
+    """Like :func:`blockquote`, with the quote's marked phrase in bold when the cut holds it.
+
+    Each part is escaped on its own, so the ``*`` pair never splits an ``&amp;``;
+    a phrase holding a line break or a ``*`` of its own is left plain.
+    """
+
+    def rendered(cut: str) -> str:
+        parts = render.marked(quote, cut)
+        if parts is None or "\n" in parts[1] or "*" in parts[1]:
+            return blockquote(cut)
+        before, phrase, after = (escape(p) for p in parts)
+        text = f"{before}*{phrase}*{after}"
+        return "\n".join(">" + line for line in text.splitlines() or [""])
+
+    return rendered
+
+
 def citation(quote: Quote, number: int) -> str:
     """``*[1]* Title, ¶ 2``, the title linked to the document when it has a web address."""
     title = escape(render.truncate(quote.title, TITLE_LIMIT))
@@ -121,7 +139,7 @@ def answer_blocks(answer: Answer, *, shareable: bool, shared_by: str = "") -> li
     body: list[Block] = []
     room = MAX_BLOCKS - len(head) - len(tail)
     for number, quote in enumerate(render.shown_quotes(answer)[: room // 2], start=1):
-        body.append(_section(fit(quote.text, SECTION_LIMIT, blockquote)))
+        body.append(_section(fit(quote.text, SECTION_LIMIT, marked_blockquote(quote))))
         body.append(_context(citation(quote, number)))
     return head + body + tail
 

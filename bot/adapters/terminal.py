@@ -56,7 +56,12 @@ def print_answer(answer: Answer, console: Any = None) -> None:
             console.print(f"[dim]{messages.CLOSEST_HEADER}[/]")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
-        console.print(Padding(f"[{style}]“{safe(quote.text)}”[/]", (0, 0, 0, 2), expand=False))
+        parts = render.marked(quote, quote.text)
+        text = safe(quote.text)
+        if parts is not None:
+            before, phrase, after = parts
+            text = f"{safe(before)}[bold reverse]{safe(phrase)}[/]{safe(after)}"
+        console.print(Padding(f"[{style}]“{text}”[/]", (0, 0, 0, 2), expand=False))
         link = f" <{safe(quote.source)}>" if quote.source else ""
         console.print(f"  [cyan][{n}] {safe(render.citation(quote))}{link}[/]")
     console.print(f"[dim]{render.confidence_line(answer)}[/]")

@@ -42,6 +42,7 @@ __all__ = [
     "EVENT_TTL_SECONDS",
     "Policy",
     "Purged",
+    "Rated",
     "StorageError",
     "Store",
     "UP",
@@ -68,6 +69,27 @@ class Vote:
     quote_ids: tuple[str, ...]
     user_hash: str
     vote: str
+
+
+@dataclass(frozen=True)
+class Rated:
+    """An answer someone voted on, with its votes (time and direction; never who voted)."""
+
+    answer_id: str
+    platform: str
+    collection: str
+    question: str
+    created: float
+    answer: Answer | None  # None for a row stored before answers were kept whole
+    votes: tuple[tuple[float, str], ...]  # (time, "up" or "down"), oldest first
+
+    @property
+    def ups(self) -> int:
+        return sum(v == UP for _, v in self.votes)
+
+    @property
+    def downs(self) -> int:
+        return sum(v == DOWN for _, v in self.votes)
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,10 @@ class Store(ABC):
     @abstractmethod
     def votes(self) -> list[Vote]:
         """Every stored vote with its question and quote ids, oldest first."""
+
+    @abstractmethod
+    def rated(self, since: float | None = None) -> list[Rated]:
+        """Every answer with at least one vote (asked at or after ``since``), oldest first."""
 
     @abstractmethod
     def first_sight(self, key: str, ttl_seconds: float = EVENT_TTL_SECONDS) -> bool:
@@ -249,14 +275,20 @@ def encode_answer(answer: Answer) -> str:
     )
 
 
+def _quote(data: dict[str, Any]) -> Quote:
+    # JSON has no tuples; answers stored before highlights have none.
+    mark = data.pop("highlight", None)
+    return Quote(**data, highlight=(int(mark[0]), int(mark[1])) if mark else None)
+
+
 def decode_answer(answer_id: str, text: str) -> Answer:
     data: dict[str, Any] = json.loads(text)
     return Answer(
         question=data["question"],
-        quotes=tuple(Quote(**q) for q in data["quotes"]),
+        quotes=tuple(_quote(q) for q in data["quotes"]),
         abstained=bool(data["abstained"]),
         confidence=float(data["confidence"]),
-        closest=tuple(Quote(**q) for q in data["closest"]),
+        closest=tuple(_quote(q) for q in data["closest"]),
         truncated=bool(data["truncated"]),
         id=answer_id,
     )

@@ -14,6 +14,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, Protocol
 
 from bot import messages
@@ -28,6 +29,7 @@ from bot.storage import (
     UP,
     Policy,
     Purged,
+    Rated,
     Store,
     Vote,
     decode_answer,
@@ -262,6 +264,35 @@ class SQLStore(Store):
         if row is None or row[1] is None:
             return None
         return decode_answer(row[0], row[1])
+
+    def rated(self, since: float | None = None) -> list[Rated]:
+        where, params = ("WHERE a.created >= ?", (since,)) if since is not None else ("", ())
+        with self._transaction() as tx:
+            rows = tx.run(
+                "SELECT a.answer_id, a.platform, a.collection, a.question, a.created, a.body, "
+                "v.vote, v.time FROM answers a JOIN votes v ON v.answer_id = a.answer_id "
+                f"{where} ORDER BY a.created, a.answer_id, v.time",
+                params,
+            ).fetchall()
+        out: list[Rated] = []
+        for answer_id, platform, collection, question, created, body, vote, when in rows:
+            if out and out[-1].answer_id == answer_id:
+                last = out[-1]
+                out[-1] = replace(last, votes=(*last.votes, (float(when), vote)))
+                continue
+            answer = decode_answer(answer_id, body) if body else None
+            out.append(
+                Rated(
+                    answer_id,
+                    platform,
+                    collection,
+                    question,
+                    float(created),
+                    answer,
+                    ((float(when), vote),),
+                )
+            )
+        return out
 
     def _alive(self) -> tuple[str, tuple[float, ...]]:
         """SQL over alias ``a``: true for an answer the policy still keeps, purged or not yet."""

@@ -1,0 +1,235 @@
+"""The answer phrase marked inside the first quote: its choice, its JSON, its rendering, storage."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+
+import pytest
+from fake_slack import texts
+from fakes import FakeEmbedder
+from rich.console import Console
+
+from bot.adapters import discord_views as views
+from bot.adapters.slack_blocks import SECTION_LIMIT, answer_blocks
+from bot.adapters.terminal import print_answer
+from bot.answers import Answer, Quote
+from bot.service import QuoteService
+from bot.storage import decode_answer, encode_answer, open_store
+from index.highlight import Highlighter, best_f1, default_highlighter, token_f1
+from index.search import Searcher
+from index.store import build_index
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        (
+            "Who founded the company?",
+            "The company was founded by Alice Johnson in 1998 in a garage.",
+            "Alice Johnson",
+        ),
+        (
+            "When did the council vote?",
+            "The council voted on 12 March 2019 after a long debate.",
+            "12 March 2019",
+        ),
+        (
+            "How many people live in the town?",
+            "About 4,500 people live in the town, most of them farmers.",
+            "4,500",
+        ),
+        (
+            "How much money would Denver lose each year?",
+            "Denver would lose roughly $425,000 annually.",
+            "$425,000",
+        ),
+        (
+            "Where was Tesla born?",
+            "Tesla was born in Smiljan, in the Austrian Empire, in 1856.",
+            "Smiljan",
+        ),
+    ],
+)
+def test_the_phrase_answering_a_short_fact_question_is_marked(question, sentence, answer):
+    mark = default_highlighter().mark(question, sentence)
+    assert mark is not None
+    start, end = mark
+    phrase = sentence[start:end]
+    assert token_f1(phrase, answer) >= 0.5, phrase
+    assert answer in phrase or phrase in answer
+
+
+def test_questions_that_do_not_ask_a_short_fact_get_no_mark():
+    marker = default_highlighter()
+    sentence = "The council voted against it because the law required a public hearing first."
+    assert marker.mark("Why did the council vote against it?", sentence) is None
+    assert marker.mark("How does the council decide?", sentence) is None
+
+
+def test_an_unsure_phrase_stays_unmarked():
+    # The same choice, with the bar raised above any probability: no mark.
+    cautious = replace(default_highlighter(), threshold=1.01)
+    assert cautious.mark("Who founded the company?", "Alice Johnson founded it.") is None
+    assert cautious.score("Who founded the company?", "Alice Johnson founded it.")[0] is not None
+
+
+def test_token_f1_is_squads():
+    assert token_f1("the Denver Broncos", "Denver Broncos") == 1.0
+    assert token_f1("roughly $425,000 annually", "$425,000") == 0.5
+    assert best_f1("Carolina", ["Denver Broncos", "Carolina Panthers"]) == pytest.approx(2 / 3)
+    assert token_f1("nothing shared", "Denver") == 0.0
+
+
+def sure() -> Highlighter:
+    """The shipped marker with no threshold: every short-fact question gets its best phrase."""
+    return Highlighter(default_highlighter().weights, 0.0)
+
+
+def test_json_highlight_lies_inside_the_first_quote(seed_index, seed_documents):
+    service = QuoteService(seed_index, Searcher(seed_index, FakeEmbedder()), highlighter=sure())
+    answer = service.ask("When did Jeff Sessions announce new guidelines?")
+    data = json.loads(json.dumps(answer.to_dict()))
+    first, *rest = data["quotes"]
+    mark = first["highlight"]
+    assert mark is not None
+    assert first["start"] <= mark["start"] < mark["end"] <= first["end"]
+    text = seed_documents[0].text
+    assert text[mark["start"] : mark["end"]] == "July"
+    assert first["text"][mark["start"] - first["start"] : mark["end"] - first["start"]] == "July"
+    assert all(q["highlight"] is None for q in rest + data["closest"])
+
+
+def test_a_not_found_answer_marks_nothing(seed_index):
+    service = QuoteService(seed_index, Searcher(seed_index, FakeEmbedder()), highlighter=sure())
+    answer = service.ask("Who won the 2018 World Cup?")
+    assert answer.abstained
+    assert all(q["highlight"] is None for q in answer.to_dict()["closest"])  # type: ignore[union-attr]
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+MARKDOWN = "The *draft* by Jane_Doe cost <b>$425,000</b> & ~more~ each `year`."
+
+
+def marked_quote(text: str, phrase: str, offset: int = 100) -> Quote:
+    at = text.index(phrase)
+    return Quote(
+        text,
+        "doc.md",
+        "Doc",
+        1,
+        offset,
+        offset + len(text),
+        0.9,
+        highlight=(offset + at, offset + at + len(phrase)),
+    )
+
+
+def test_discord_bolds_the_phrase_and_still_escapes_the_markdown_around_it():
+    quote = marked_quote(MARKDOWN, "$425,000")
+    description = views.answer_embed(Answer("How much?", (quote,), False, 0.9)).description
+    block = description.split("\n")[0]
+    assert block == (
+        r"> The \*draft\* by Jane\_Doe cost <b>**$425,000**</b> & \~more\~ each \`year\`."
+    )
+
+
+def test_discord_bold_phrase_with_markdown_characters_keeps_its_escapes():
+    quote = marked_quote(MARKDOWN, "Jane_Doe")
+    block = views.answer_embed(Answer("Who?", (quote,), False, 0.9)).description.split("\n")[0]
+    assert r"by **Jane\_Doe** cost" in block
+
+
+def test_discord_never_shows_half_a_mark_when_the_quote_is_cut():
+    words = "the council voted on the ordinance after a long debate " * 60
+    text = words + "and Denver would lose $425,000."
+    quote = marked_quote(text, "$425,000")
+    block = views.block_quote(text, 400, quote)
+    assert len(block) <= 400 and "**" not in block and block.endswith("…")
+    whole = views.block_quote(text, 5000, quote)
+    assert "**$425,000**" in whole
+
+
+def test_slack_bolds_the_phrase_inside_the_escaping():
+    quote = marked_quote(MARKDOWN, "$425,000")
+    section = texts(answer_blocks(Answer("How much?", (quote,), False, 0.9), shareable=False))[1]
+    assert section == (
+        ">The *draft* by Jane_Doe cost &lt;b&gt;*$425,000*&lt;/b&gt; &amp; ~more~ each `year`."
+    )
+
+
+def test_slack_bold_phrase_with_an_ampersand_keeps_the_entity_whole():
+    text = "The merger of AT&T and <Time Warner> closed in 2018."
+    quote = marked_quote(text, "AT&T")
+    section = texts(answer_blocks(Answer("Who?", (quote,), False, 0.9), shareable=False))[1]
+    assert "*AT&amp;T*" in section and "&lt;Time Warner&gt;" in section
+
+
+def test_slack_long_quote_with_a_mark_stays_within_the_limit_and_is_not_half_bold():
+    text = "Council & <mayor> " * 400 + "lose $425,000."
+    quote = marked_quote(text, "$425,000")
+    section = texts(answer_blocks(Answer("How much?", (quote,), False, 0.9), shareable=False))[1]
+    assert len(section) <= SECTION_LIMIT
+    assert section.count("*") == 0 and section.endswith("…")
+
+
+def test_the_terminal_highlights_the_phrase_and_keeps_markup_literal():
+    text = "In [bold]July[/bold], Denver would lose $425,000 \x1b[2J annually."
+    quote = marked_quote(text, "$425,000")
+    out = io.StringIO()
+    console = Console(
+        file=out, force_terminal=True, color_system="standard", width=200, highlight=False
+    )
+    print_answer(Answer("How much?", (quote,), False, 0.9), console)
+    shown = out.getvalue()
+    assert "\x1b[1;7;39m$425,000\x1b[0m" in shown
+    assert "[bold]July[/bold]" in shown and "\x1b[2J" not in shown
+
+
+# -- storage --------------------------------------------------------------------------------
+
+
+def test_a_stored_answer_keeps_its_highlight_and_old_rows_still_decode(store_url, tmp_path):
+    quote = marked_quote("Denver would lose roughly $425,000 annually.", "$425,000")
+    answer = Answer("How much?", (quote,), False, 0.9)
+    with open_store(store_url, key_file=tmp_path / "key") as store:
+        store.remember(answer, "slack")
+        again = store.answer(answer.id)
+    assert again is not None and again.quotes[0].highlight == quote.highlight
+    assert again.quotes[0] == quote
+
+    old = json.loads(encode_answer(answer))
+    for q in old["quotes"]:
+        del q["highlight"]
+    decoded = decode_answer("abc", json.dumps(old))
+    assert decoded.quotes[0].highlight is None and decoded.quotes[0].text == quote.text
+
+
+# -- the real model ---------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_real_model_marks_the_amount_denver_would_lose(seed_documents):
+    from index.embedder import SentenceTransformerEmbedder
+
+    model = SentenceTransformerEmbedder()
+    index = build_index(seed_documents, model)
+    service = QuoteService(index, Searcher(index, model))
+    text = seed_documents[0].text
+    marks = {}
+    for question in (
+        "How much money would Denver lose each year?",
+        "When did Jeff Sessions announce new guidelines?",
+        "How did the council vote?",
+    ):
+        answer = service.ask(question)
+        assert not answer.abstained, question
+        first = answer.quotes[0]
+        if first.highlight:
+            start, end = first.highlight
+            assert first.start <= start < end <= first.end
+            marks[question] = text[start:end]
+    assert "$425,000" in marks["How much money would Denver lose each year?"]
+    assert marks.get("When did Jeff Sessions announce new guidelines?") == "July"

@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="create or migrate the schema (also done at start-up)")
 
+    p = sub.add_parser("feedback", help="the votes users gave: export or summarise")
+    fb = p.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    e = fb.add_parser("export", help="rated answers as a SQuAD-format file for quotebot eval")
+    e.add_argument("--since", help="only answers asked on or after this date (YYYY-MM-DD, UTC)")
+    e.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    fb.add_parser("stats", help="votes and share of 👍 by collection and week")
+
     p = sub.add_parser("eval", help="evaluate on a SQuAD-format file")
     p.add_argument("file", type=Path)
     p.add_argument("--articles", default="24:48", help="article range A:B (default 24:48)")
@@ -428,6 +435,40 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         print(messages.DB_VERSION.format(version=after, **where))
     else:
         print(messages.DB_UPGRADED.format(before=before, after=after, **where))
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import feedback
+    from bot.app import build_store
+
+    since = None
+    if args.feedback_command == "export" and args.since:
+        since = feedback.parse_since(args.since)
+    with build_store(settings) as store:
+        rated = store.rated(since)
+    if args.feedback_command == "stats":
+        print(feedback.stats_table(feedback.stats(rated)))
+        return 0
+    data = feedback.export_squad(rated)
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise QuotebotError(f"Cannot write {args.output}: {exc.strerror}.") from None
+    qas = [qa for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]]
+    _notice(
+        messages.FEEDBACK_EXPORTED.format(
+            questions=len(qas),
+            collections=len(data["data"]),
+            path=args.output,
+            answered=sum(bool(qa["answers"]) for qa in qas),
+            negatives=sum(bool(qa["negatives"]) for qa in qas),
+        )
+    )
     return 0
 
 

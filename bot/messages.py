@@ -192,3 +192,11 @@ REMOVE_DOCUMENT_DESCRIPTION = "The document's file name (as added) or its title.
 FOLLOW_UP_EMPTY = (
     "Reply to one of my answers with a follow-up question, e.g. What did he say about it?"
 )
+
+# Feedback export and statistics
+FEEDBACK_SINCE_INVALID = "--since takes a date like 2026-11-01, not {text!r}."
+FEEDBACK_NONE = "No votes yet."
+FEEDBACK_EXPORTED = (
+    "Wrote {questions} rated answer(s) in {collections} collection(s) to {path} "
+    "({answered} with 👍 quotes as answers, {negatives} with 👎 quotes as negatives)."
+)

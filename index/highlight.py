@@ -107,9 +107,41 @@ def _wh_noun(question: str) -> str:
     return ""
 
 
+# The noun after "what"/"which" often says what kind of thing is asked for.
+_NOUN_KINDS = {
+    "when": "year years date day days month months century centuries decade decades period "
+    "season seasons era time times age ages",
+    "count": "number numbers percentage percent amount amounts size population rate cost costs "
+    "price prices temperature distance length height weight speed proportion share fraction "
+    "value total sum",
+    "who": "person people man men woman women president leader leaders king queen emperor "
+    "scientist author writer player players team teams company companies organization "
+    "organisation group groups party general minister coach architect artist composer "
+    "engineer physicist philosopher family dynasty tribe",
+    "where": "city cities country countries state states region regions place places location "
+    "locations area areas continent island islands river rivers town towns province county "
+    "street building nation nations capital",
+}
+_NOUN_KIND = {w: kind for kind, nouns in _NOUN_KINDS.items() for w in nouns.split()}
+
+
 def answer_kind(question: str) -> str:
-    """The kind of fact a question asks for (``when``, ``count``, ``who`` …), as search sees it."""
-    return question_kind(search_text(question))
+    """The kind of fact a question asks for (``when``, ``count``, ``who`` …).
+
+    As search sees it, refined by the noun a "what …"/"which …" question names:
+    "which city" asks for a place, "what percentage" for an amount.
+    """
+    text = search_text(question)
+    kind = question_kind(text)
+    if kind == "what":
+        tokens = [t for t in tokenize(text) if t.word]
+        for k, t in enumerate(tokens[:-1]):
+            if t.lower in _WH:
+                for u in tokens[k + 1 : k + 3]:
+                    if u.lower in _NOUN_KIND:
+                        return _NOUN_KIND[u.lower]
+                break
+    return kind
 
 
 def _token_type(t: Token) -> str:
@@ -133,6 +165,8 @@ class Candidates:
     spans: list[tuple[int, int]]  # token index ranges [i, j)
     tokens: list[Token]
     features: np.ndarray  # (1 + len(spans), len(FEATURES)); row 0 is "no phrase"
+    kind: str = "other"
+    expected: tuple[bool, ...] = ()  # per span: it is what the question asks for (a year …)
 
 
 # Words before or after a phrase that say much about it ("by …", "… (", "called …").
@@ -229,6 +263,7 @@ def candidates(question: str, text: str) -> Candidates:
 
     spans: list[tuple[int, int]] = []
     rows: list[np.ndarray] = []
+    expected_spans: list[bool] = []
     type_present = False
     for i in range(n):
         if not tokens[i].word or tokens[i].lower in STOPWORDS:
@@ -341,6 +376,7 @@ def candidates(question: str, text: str) -> Candidates:
                 row[_INDEX[f"next_{after.lower}"]] = 1.0
             spans.append((i, j))
             rows.append(row)
+            expected_spans.append(bool(expected))
 
     null = np.zeros(len(FEATURES), dtype=np.float32)
     null[_INDEX["null"]] = 1.0
@@ -350,7 +386,7 @@ def candidates(question: str, text: str) -> Candidates:
     )
     null[_INDEX["null_type_present"]] = float(type_present)
     features = np.stack([null, *rows]) if rows else null[None, :]
-    return Candidates(spans, tokens, features)
+    return Candidates(spans, tokens, features, kind, tuple(expected_spans))
 
 
 def _anchors(question: str) -> tuple[str, str]:
@@ -444,12 +480,63 @@ def choose(
     return span, mass, p
 
 
+SURE_FEATURES = (
+    "mass",
+    "log_mass",
+    "top",
+    "no_phrase",
+    "runner_up",
+    "log_candidates",
+    "expected_top",
+    "expected_alone",
+    "expected_several",
+    "top_length",
+    *(f"kind_{k}" for k in FACT_KINDS),
+    "quote_match",
+)
+
+
+def sure_features(
+    found: Candidates, p: np.ndarray, span: tuple[int, int], mass: float
+) -> np.ndarray:
+    """What says how sure the choice of ``span`` is: its probability mass, the best rival, how
+    many phrases of the wanted kind the quote holds (one year in the quote, one "when"), …"""
+    best = found.spans.index(span)
+    rivals = [
+        float(p[k + 1])
+        for k, other in enumerate(found.spans)
+        if span_overlap(span, other) < 0.5 and not (set(range(*span)) & set(range(*other)))
+    ]
+    expected = sum(found.expected)
+    x = np.zeros(len(SURE_FEATURES))
+    values = {
+        "mass": mass,
+        "log_mass": math.log(max(mass, 1e-6)),
+        "top": float(p[best + 1]),
+        "no_phrase": float(p[0]),
+        "runner_up": max(rivals, default=0.0),
+        "log_candidates": math.log1p(len(found.spans)),
+        "expected_top": float(found.expected[best]),
+        "expected_alone": float(found.expected[best] and expected == 1),
+        "expected_several": float(expected >= 2),
+        "top_length": float(span[1] - span[0]),
+        f"kind_{found.kind}": 1.0,
+        "quote_match": float(found.features[0, _INDEX["null_quote_match"]]),
+    }
+    for name, value in values.items():
+        x[SURE_FEATURES.index(name)] = value
+    return x
+
+
 @dataclass(frozen=True)
 class Highlighter:
     """Marks the answer phrase of a short factual question inside a quote."""
 
     weights: np.ndarray  # one per FEATURES
     threshold: float  # mark only when P(the phrase is right) reaches this
+    # P(the chosen phrase is right), logistic over SURE_FEATURES; None: the phrase's mass.
+    sure_weights: np.ndarray | None = None
+    sure_bias: float = 0.0
 
     @classmethod
     def load(cls, path: Path = HIGHLIGHT_FILE) -> Highlighter:
@@ -459,16 +546,41 @@ class Highlighter:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Highlighter:
         w = data["weights"]
+        sure = data.get("sure_weights")
         return cls(
             weights=np.array([w.get(f, 0.0) for f in FEATURES], dtype=np.float64),
             threshold=float(data["threshold"]),
+            sure_weights=(
+                np.array([sure.get(f, 0.0) for f in SURE_FEATURES], dtype=np.float64)
+                if sure
+                else None
+            ),
+            sure_bias=float(data.get("sure_bias", 0.0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "weights": {f: round(float(w), 6) for f, w in zip(FEATURES, self.weights, strict=True)},
             "threshold": round(self.threshold, 6),
+            "sure_weights": (
+                {
+                    f: round(float(w), 6)
+                    for f, w in zip(SURE_FEATURES, self.sure_weights, strict=True)
+                }
+                if self.sure_weights is not None
+                else None
+            ),
+            "sure_bias": round(self.sure_bias, 6),
         }
+
+    def probability(
+        self, found: Candidates, p: np.ndarray, span: tuple[int, int], mass: float
+    ) -> float:
+        """P(``span`` is the answer), from the sureness model when there is one."""
+        if self.sure_weights is None:
+            return mass
+        z = float(sure_features(found, p, span, mass) @ self.sure_weights + self.sure_bias)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def score(self, question: str, text: str) -> tuple[tuple[int, int] | None, float]:
         """The best phrase in ``text`` as character offsets, and its probability of being right.
@@ -478,9 +590,10 @@ class Highlighter:
         if answer_kind(question) not in FACT_KINDS:
             return None, 0.0
         found = candidates(question, text)
-        span, probability, _ = choose(found, self.weights)
+        span, mass, p = choose(found, self.weights)
         if span is None:
             return None, 0.0
+        probability = self.probability(found, p, span, mass)
         i, j = span
         return (found.tokens[i].start, found.tokens[j - 1].end), probability
 
@@ -599,19 +712,39 @@ def fit(
             loss = -np.sum(group_weight * np.log(np.add.reduceat(pos, starts) + 1e-12))
             progress(f"step {t}: loss {loss:.4f}")
     raw = w / std  # the constant shift is the same for every row of a quote
-    conf, right, wt = [], [], []
+    rows, right, wt = [], [], []
     for (ex, found), weight in zip(kept, weights, strict=True):
-        span, probability, _ = choose(found, raw)
-        ok = False
-        if span is not None and ex.answers:
-            i, j = span
-            phrase = ex.text[found.tokens[i].start : found.tokens[j - 1].end]
-            ok = best_f1(phrase, ex.answers) >= 0.5
-        conf.append(probability if span is not None else 0.0)
-        right.append(ok)
+        span, mass, p = choose(found, raw)
+        if span is None:
+            continue
+        i, j = span
+        phrase = ex.text[found.tokens[i].start : found.tokens[j - 1].end]
+        rows.append(sure_features(found, p, span, mass))
+        right.append(bool(ex.answers) and best_f1(phrase, ex.answers) >= 0.5)
         wt.append(weight)
-    threshold, report = pick_threshold(np.array(conf), np.array(right), np.array(wt), precision)
-    return Highlighter(raw, threshold), report
+    x_sure, y_sure, w_sure = np.array(rows), np.array(right), np.array(wt)
+    sure_w, sure_b = _logistic(x_sure, y_sure.astype(np.float64), w_sure)
+    conf = 1 / (1 + np.exp(-(x_sure @ sure_w + sure_b)))
+    threshold, report = pick_threshold(conf, y_sure, w_sure, precision)
+    report["questions"] = len(kept)
+    return Highlighter(raw, threshold, sure_w, sure_b), report
+
+
+def _logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-4, steps: int = 3000
+) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression by gradient descent on standardised features."""
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    xs = (x - mean) / std
+    weight = weight / weight.sum()
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(xs @ w + b)))
+        g = (p - y) * weight
+        w -= 0.5 * (xs.T @ g + l2 * w)
+        b -= 0.5 * g.sum()
+    return w / std, b - float((mean / std) @ w)
 
 
 def _null(found: Candidates) -> np.ndarray:

@@ -233,3 +233,38 @@ def test_real_model_marks_the_amount_denver_would_lose(seed_documents):
             marks[question] = text[start:end]
     assert "$425,000" in marks["How much money would Denver lose each year?"]
     assert marks.get("When did Jeff Sessions announce new guidelines?") == "July"
+
+
+# -- end to end, through the real discord.py and slack-bolt clients ---------------------------
+
+SESSIONS = "When did Jeff Sessions announce new guidelines?"
+
+
+def test_slack_ask_shows_the_answer_phrase_in_bold(service, tmp_path):
+    from fake_slack import FakeSlack
+    from test_slack import serve
+
+    with FakeSlack() as fake, serve(fake, service, tmp_path) as slack:
+        slack.ask(SESSIONS, "ask")
+        (sent,) = slack.fake.wait_calls("response_url", target="ask")
+    quoted = [t for t in texts(sent.data["blocks"]) if t.startswith(">")]
+    assert "guidelines in *July*, that" in quoted[0]
+    assert not any("*" in t for t in quoted[1:])
+
+
+def test_discord_ask_shows_the_answer_phrase_in_bold(service, tmp_path):
+    from fake_discord import FakeDiscord
+    from test_discord_e2e import ask, running_bot, settings_for
+
+    with (
+        FakeDiscord(heartbeat_interval_ms=100) as fake,
+        open_store(None, sqlite_path=tmp_path / "feedback.sqlite3") as store,
+        running_bot(fake, service, store, settings_for(fake, tmp_path)),
+    ):
+        message = ask(fake, SESSIONS).original
+    assert message is not None
+    description = message["embeds"][0]["description"]
+    first, later = description.split("**[1]**", 1)
+    assert "guidelines in **July**, that" in first
+    # Only the first quote has a mark; the later quotes' lines have no bold.
+    assert not any("**" in line for line in later.splitlines() if line.startswith("> "))

@@ -225,6 +225,8 @@ FEATURES = (
     "anchor_before_log_distance",
     "anchor_missing",
     "cap_then_lower",
+    "opens_on_question_word",
+    "closes_on_question_word",
     "inner_function_words",
     "lower_then_cap",
     *(f"{k}_x_log_distance" for k in FACT_KINDS),
@@ -288,6 +290,8 @@ def candidates(question: str, text: str) -> Candidates:
             if _expected(kind, wanted):
                 type_present = True
             row[_INDEX["in_question"]] = asked / max(1, len(content))
+            row[_INDEX["opens_on_question_word"]] = float(tokens[i].stem in q_stems)
+            row[_INDEX["closes_on_question_word"]] = float(last.stem in q_stems)
             row[_INDEX["any_in_question"]] = float(asked > 0)
             outside = matched_arr[(matched_arr < i) | (matched_arr >= j)]
             if len(outside):

@@ -1,6 +1,9 @@
 """The answer phrase inside a quote: which words answer a short factual question.
 
-No reading-comprehension model: the words of a quote give candidate phrases
+Where this copy ships the phrase reader (``index/phrase.py``, a reading-
+comprehension model fine-tuned from the bundled MiniLM), it reads the question
+and the quote together and proposes the phrase with its probability. Without
+it, a linear model does the job: the words of a quote give candidate phrases
 (runs of up to :data:`MAX_TOKENS` words that cross no punctuation and neither
 start nor end on a function word), each described by a few features: the kind
 of thing the question asks for against what the phrase is (a year, a number,
@@ -8,8 +11,9 @@ an amount, a name), how many of its words the question already says, how close
 it is to the words the question and the quote share, its length and
 capitalisation. A linear score over those features, fitted on the SQuAD tuning
 split (``python -m bench.tune_highlight``, weights in ``highlight.json``),
-ranks the phrases against a "no phrase" option; the phrase is marked only
-when the probability that it is right passes a threshold chosen for precision.
+ranks the phrases against a "no phrase" option. Either way the phrase is
+marked only when the probability that it is right passes a threshold chosen
+for precision, and only for questions that ask a short fact.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.phrase import PhraseReader, default_phrase_reader
 from index.query import search_text
 from index.search import question_kind
 from index.text import STOPWORDS, _stemmer
@@ -541,6 +546,9 @@ class Highlighter:
     # P(the chosen phrase is right), logistic over SURE_FEATURES; None: the phrase's mass.
     sure_weights: np.ndarray | None = None
     sure_bias: float = 0.0
+    # The phrase reader, when this copy ships one: it reads the quote instead of the
+    # linear phrase model, and ``threshold`` is then the one chosen for it.
+    phrases: PhraseReader | None = None
 
     @classmethod
     def load(cls, path: Path = HIGHLIGHT_FILE) -> Highlighter:
@@ -593,6 +601,11 @@ class Highlighter:
         """
         if answer_kind(question) not in FACT_KINDS:
             return None, 0.0
+        if self.phrases is not None:
+            read = self.phrases.read(search_text(question), text)
+            if read is None:
+                return None, 0.0
+            return (read[0], read[1]), read[2]
         found = candidates(question, text)
         span, mass, p = choose(found, self.weights)
         if span is None:
@@ -611,7 +624,12 @@ class Highlighter:
 
 @lru_cache(maxsize=1)
 def default_highlighter() -> Highlighter:
-    return Highlighter.load()
+    """The shipped marker: the phrase reader where this copy has one, else the linear model."""
+    linear = Highlighter.load()
+    phrases = default_phrase_reader()
+    if phrases is None:
+        return linear
+    return replace(linear, phrases=phrases, threshold=phrases.threshold)
 
 
 # -- SQuAD's answer scoring -------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""The phrase reader: which words of a quote answer the question.
+
+An extractive reading-comprehension model fine-tuned from the bundled MiniLM on
+the SQuAD tuning split (``bench/train_phrase.py``): for each token of the
+quote, how likely the answer starts there and how likely it ends there, with
+the first token standing for "no phrase here". The best span's probability is
+the product of its start and end probabilities; the phrase is marked only
+above the threshold the training script chose on held-out articles for
+precision.
+
+Runs on onnxruntime and tokenizers: answering never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import ModelError
+
+PHRASE_DIR = Path(__file__).with_name("phrase")
+MAX_ANSWER_TOKENS = 16
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max()
+    return shifted - np.log(np.exp(shifted).sum())
+
+
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, allowed: np.ndarray
+) -> tuple[int, int, float] | None:
+    """The most probable span ``(first, last, probability)`` over ``allowed`` tokens.
+
+    ``probability`` is the share of the model's mass, over every span and the
+    "no phrase" token, on spans that agree with the chosen one (token F1 of at
+    least one half, SQuAD's bar for a right phrase): "$425,000" and "roughly
+    $425,000" are one answer, not rivals. A quote without the answer leaves most
+    of the mass on "no phrase" and the probability low.
+    """
+    positions = np.flatnonzero(allowed)
+    if not len(positions):
+        return None
+    ls, le = _log_softmax(start_logits), _log_softmax(end_logits)
+    first = positions[:, None]
+    last = positions[None, :]
+    valid = (last >= first) & (last - first < MAX_ANSWER_TOKENS)
+    mass = np.where(valid, np.exp(ls[first] + le[last]), 0.0)
+    i, j = np.unravel_index(int(np.argmax(mass)), mass.shape)
+    overlap = np.clip(np.minimum(last, positions[j]) - np.maximum(first, positions[i]) + 1, 0, None)
+    length = (last - first + 1).astype(np.float64)
+    chosen = float(positions[j] - positions[i] + 1)
+    f1 = np.where(overlap > 0, 2 * overlap / np.maximum(length + chosen, 1.0), 0.0)
+    total = float(mass.sum() + np.exp(ls[0] + le[0]))
+    agree = float(mass[f1 >= 0.5].sum())
+    return int(positions[i]), int(positions[j]), agree / total if total > 0 else 0.0
+
+
+class PhraseReader:
+    """Reads a question and a quote with the exported model in ``folder``."""
+
+    def __init__(self, folder: Path = PHRASE_DIR) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            config = json.loads((folder / "phrase.json").read_text())
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            options.log_severity_level = 3
+            self.session = ort.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+            # The probability a phrase needs to be marked (chosen on held-out articles).
+            self.threshold = float(config.get("threshold", 1.0))
+            max_length = int(config["max_length"])
+        except Exception as exc:
+            raise ModelError(
+                f"Cannot load the phrase reader in {folder}: {type(exc).__name__}."
+            ) from exc
+        self.tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
+        self.tokenizer.no_padding()
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def read(self, question: str, text: str) -> tuple[int, int, float] | None:
+        """``(start, end, probability)``: character offsets in ``text`` of the best phrase."""
+        if not question.strip() or not text.strip():
+            return None
+        encoding = self.tokenizer.encode(question, text)
+        feeds = {
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+        }
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.array([encoding.type_ids], dtype=np.int64)
+        start_logits, end_logits = self.session.run(None, feeds)
+        offsets = encoding.offsets
+        allowed = np.array(
+            [
+                seq == 1 and offsets[i][1] > offsets[i][0]
+                for i, seq in enumerate(encoding.sequence_ids)
+            ]
+        )
+        found = best_span(
+            np.asarray(start_logits[0], dtype=np.float64),
+            np.asarray(end_logits[0], dtype=np.float64),
+            allowed,
+        )
+        if found is None:
+            return None
+        first, last, probability = found
+        return offsets[first][0], offsets[last][1], probability
+
+
+@lru_cache(maxsize=1)
+def default_phrase_reader() -> PhraseReader | None:
+    """The phrase reader shipped in ``index/phrase``, or None when this copy has none."""
+    if not (PHRASE_DIR / "model.onnx").exists():
+        return None
+    return PhraseReader(PHRASE_DIR)

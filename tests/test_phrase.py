@@ -1,0 +1,138 @@
+"""The phrase reader shipped in index/phrase: the words of a quote that answer the question."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from index.errors import ModelError
+from index.highlight import default_highlighter, token_f1
+from index.phrase import PHRASE_DIR, PhraseReader, best_span, default_phrase_reader
+from tests.conftest import ROOT
+
+VOTE = (
+    "The Denver Public Safety Enforcement Priorities Act, offered by Democrats, passed in a "
+    "10-0 vote Monday night and was followed by a standing ovation."
+)
+LYNCH = (
+    "\"By passing this irresponsible ordinance, the City of Denver's leadership has codified "
+    "a dangerous policy,\" Denver's Field Operation Director Jeffrey Lynch said in a statement."
+)
+WILLIAMS = (
+    '"I ask that you increase ICE raids and enforcements, lock federal funds to Denver, and that '
+    "the Department of Justice investigate Denver officials for any violation of any applicable "
+    'immigration, anti smuggling, or obstruction of justice laws," state Rep. Dave Williams, a '
+    "Republican, wrote."
+)
+LETTER = (
+    "The move comes during the same week a state representative from El Paso County wrote a "
+    "letter to President Trump asking for additional resources to combat illegal immigration."
+)
+SESSIONS = (
+    "Attorney General Jeff Sessions announced new guidelines in July, that if jurisdictions do "
+    "not follow, they could lose Edward Bryne Memorial Justice Assistance Grants. Denver would "
+    "lose roughly $425,000 annually."
+)
+
+
+@pytest.fixture(scope="module")
+def reader() -> PhraseReader:
+    found = default_phrase_reader()
+    assert found is not None, f"no phrase reader in {PHRASE_DIR}"
+    return found
+
+
+@pytest.mark.parametrize(
+    ("question", "quote", "answer"),
+    [
+        # Worded by someone who has not read the article, some typed the chat way.
+        ("how much money is at stake for denver", SESSIONS, "$425,000"),
+        (
+            "which grants could denver lose",
+            SESSIONS,
+            "Edward Bryne Memorial Justice Assistance Grants",
+        ),
+        ("When were the attorney general's new rules announced?", SESSIONS, "July"),
+        ("What party is Dave Williams in?", WILLIAMS, "Republican"),
+        ("Where is the lawmaker who wrote to Trump from?", LETTER, "El Paso County"),
+        ("who runs ICE's operations in Denver?", LYNCH, "Jeffrey Lynch"),
+        ("Which day did the council vote?", VOTE, "Monday"),
+    ],
+)
+def test_the_words_that_answer_are_marked(question: str, quote: str, answer: str) -> None:
+    mark = default_highlighter().mark(question, quote)
+    assert mark is not None, question
+    phrase = quote[mark[0] : mark[1]]
+    assert token_f1(phrase, answer) >= 0.5, phrase
+
+
+@pytest.mark.parametrize(
+    ("question", "quote", "answer"),
+    [
+        # The model's best guess here is another name in the quote: it must stay unmarked.
+        ("who asked trump to increase ice raids", WILLIAMS, "Dave Williams"),
+        ("Who did the state representative write to?", LETTER, "President Trump"),
+    ],
+)
+def test_an_unsure_guess_is_never_shown_as_the_answer(
+    question: str, quote: str, answer: str
+) -> None:
+    mark = default_highlighter().mark(question, quote)
+    assert mark is None or token_f1(quote[mark[0] : mark[1]], answer) >= 0.5
+
+
+def test_a_quote_that_does_not_answer_gets_no_mark() -> None:
+    marker = default_highlighter()
+    assert (
+        marker.mark("Who is the mayor of Denver?", 'ICE called the ordinance "dangerous."') is None
+    )
+    assert marker.mark("What year was the city founded?", VOTE) is None
+
+
+def test_the_phrase_is_verbatim_text_of_the_quote(reader: PhraseReader) -> None:
+    found = reader.read("How much would Denver lose each year?", SESSIONS)
+    assert found is not None
+    start, end, probability = found
+    assert 0 <= start < end <= len(SESSIONS)
+    assert "$425,000" in SESSIONS[start:end]
+    assert 0.0 < probability <= 1.0
+
+
+def test_empty_input_reads_nothing(reader: PhraseReader) -> None:
+    assert reader.read("", SESSIONS) is None
+    assert reader.read("Who voted?", "   ") is None
+
+
+def test_best_span_stays_inside_the_quote_and_counts_the_no_phrase_token() -> None:
+    start = np.array([9.0, 0.0, 5.0, 0.0])
+    end = np.array([9.0, 0.0, 0.0, 5.0])
+    allowed = np.array([False, True, True, True])
+    first, last, probability = best_span(start, end, allowed)  # type: ignore[misc]
+    assert (first, last) == (2, 3)
+    # The "no phrase" token holds most of the mass, so the span is unlikely.
+    assert probability < 0.1
+    assert best_span(start, end, np.zeros(4, dtype=bool)) is None
+
+
+def test_reading_never_imports_torch() -> None:
+    code = (
+        "import sys\n"
+        "from index.phrase import default_phrase_reader\n"
+        "default_phrase_reader().read('Who is the mayor?', 'Mayor Michael Hancock said so.')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_broken_phrase_reader_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "phrase.json").write_text('{"max_length": 192, "threshold": 0.5}')
+    (tmp_path / "tokenizer.json").write_text("{}")
+    (tmp_path / "model.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="Cannot load the phrase reader"):
+        PhraseReader(tmp_path)

@@ -96,7 +96,7 @@ class QuoteService:
         likely = result.answerable >= self.searcher.ranker.threshold
         answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE)
         if answered:
-            quotes[0] = self._marked(text, quotes[0])
+            quotes[0] = self._marked(text, quotes[0], result.confidence)
         answer = Answer(
             question=text,
             quotes=tuple(quotes) if answered else (),
@@ -144,9 +144,12 @@ class QuoteService:
             for (d, s, e, p), score in zip(spans, scores, strict=True)
         ]
 
-    def _marked(self, question: str, quote: Quote) -> Quote:
-        """``quote`` with the words answering ``question`` marked, when they are clear enough."""
-        mark = self.highlighter.mark(question, quote.text)
+    def _marked(self, question: str, quote: Quote, confidence: float) -> Quote:
+        """``quote`` with the words answering ``question`` marked, when they are clear enough.
+
+        ``confidence``: the probability that the quote holds the answer at all.
+        """
+        mark = self.highlighter.mark(question, quote.text, confidence)
         if mark is None:
             return quote
         return replace(quote, highlight=(quote.start + mark[0], quote.start + mark[1]))

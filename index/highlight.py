@@ -614,9 +614,19 @@ class Highlighter:
         i, j = span
         return (found.tokens[i].start, found.tokens[j - 1].end), probability
 
-    def mark(self, question: str, text: str) -> tuple[int, int] | None:
-        """Character offsets in ``text`` of the phrase answering ``question``, or None."""
+    def mark(
+        self, question: str, text: str, quote_probability: float = 1.0
+    ) -> tuple[int, int] | None:
+        """Character offsets in ``text`` of the phrase answering ``question``, or None.
+
+        ``quote_probability``: how likely ``text`` holds the answer at all (the
+        answer's confidence). With the phrase reader, the mark needs the chance
+        that both the quote and its phrase are right to pass the threshold: a
+        phrase read in a quote that is probably wrong is probably wrong too.
+        """
         span, probability = self.score(question, text)
+        if self.phrases is not None:
+            probability *= quote_probability
         if span is None or probability < self.threshold:
             return None
         return span

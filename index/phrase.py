@@ -4,9 +4,9 @@ An extractive reading-comprehension model fine-tuned from the bundled MiniLM on
 the SQuAD tuning split (``bench/train_phrase.py``): for each token of the
 quote, how likely the answer starts there and how likely it ends there, with
 the first token standing for "no phrase here". The best span's probability is
-the product of its start and end probabilities; the phrase is marked only
-above the threshold the training script chose on held-out articles for
-precision.
+the share of the mass on spans that agree with it; :class:`index.highlight.Highlighter`
+marks it only when that, times the answer's confidence, passes the threshold
+the training script chose on held-out articles for precision.
 
 Runs on onnxruntime and tokenizers: answering never imports torch.
 """

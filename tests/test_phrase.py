@@ -13,6 +13,10 @@ from index.highlight import default_highlighter, token_f1
 from index.phrase import PHRASE_DIR, PhraseReader, best_span, default_phrase_reader
 from tests.conftest import ROOT
 
+# The confidence of an answer the bot is fairly sure of ("high"): a mark needs the
+# quote and its phrase to be right together.
+SURE_QUOTE = 0.8
+
 VOTE = (
     "The Denver Public Safety Enforcement Priorities Act, offered by Democrats, passed in a "
     "10-0 vote Monday night and was followed by a standing ovation."
@@ -63,7 +67,7 @@ def reader() -> PhraseReader:
     ],
 )
 def test_the_words_that_answer_are_marked(question: str, quote: str, answer: str) -> None:
-    mark = default_highlighter().mark(question, quote)
+    mark = default_highlighter().mark(question, quote, SURE_QUOTE)
     assert mark is not None, question
     phrase = quote[mark[0] : mark[1]]
     assert token_f1(phrase, answer) >= 0.5, phrase
@@ -80,8 +84,14 @@ def test_the_words_that_answer_are_marked(question: str, quote: str, answer: str
 def test_an_unsure_guess_is_never_shown_as_the_answer(
     question: str, quote: str, answer: str
 ) -> None:
-    mark = default_highlighter().mark(question, quote)
+    mark = default_highlighter().mark(question, quote, SURE_QUOTE)
     assert mark is None or token_f1(quote[mark[0] : mark[1]], answer) >= 0.5
+
+
+def test_a_quote_the_bot_doubts_gets_no_mark() -> None:
+    question = "Which day did the council vote?"
+    assert default_highlighter().mark(question, VOTE, SURE_QUOTE) is not None
+    assert default_highlighter().mark(question, VOTE, 0.3) is None
 
 
 def test_a_quote_that_does_not_answer_gets_no_mark() -> None:

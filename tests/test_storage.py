@@ -279,16 +279,19 @@ def test_the_schema_is_created_once_and_upgrading_again_changes_nothing(opened):
 
 def test_replicas_starting_together_migrate_the_schema_once(store_url, tmp_path):
     errors: list[BaseException] = []
-    start = threading.Barrier(4)
+    start = threading.Barrier(6)
 
     def start_one() -> None:
         start.wait()
         try:
-            open_store(store_url, key_file=tmp_path / "user-hash.key").close()
+            # Restarts too: a replica closing (the last SQLite connection checkpoints its
+            # WAL) while another one opens.
+            for _ in range(5):
+                open_store(store_url, key_file=tmp_path / "user-hash.key").close()
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=start_one) for _ in range(4)]
+    threads = [threading.Thread(target=start_one) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

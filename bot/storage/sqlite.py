@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,28 +50,30 @@ class SQLiteStore(SQLStore):
         self.path = Path(path)
         self.where = str(self.path)
         self._lock = threading.Lock()
-        try:
-            _create_private(self.path)
-            self._db = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_SECONDS,
-                check_same_thread=False,
-                isolation_level=None,  # transactions are begun explicitly
-            )
-        except OSError as exc:
-            raise StorageError(
-                messages.DATABASE_FILE_UNUSABLE.format(path=self.path, reason=exc.strerror)
-            ) from None
-        try:
+        # Opening (switching to WAL, migrating the schema) and closing (the last connection
+        # checkpoints and removes the WAL) are done by one connection at a time: SQLite can
+        # answer "database is locked" at once, without waiting, to a connection that meets
+        # another one halfway through either.
+        with _serialised(self.path):
             try:
-                # WAL lets other processes read while one writes.
-                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                    check_same_thread=False,
+                    isolation_level=None,  # transactions are begun explicitly
+                )
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
-            self.open()
-        except BaseException:
-            self._db.close()
-            raise
+            try:
+                try:
+                    # WAL lets other processes read while one writes.
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.Error as exc:
+                    raise self._error(exc) from None
+                self.open()
+            except BaseException:
+                self._db.close()
+                raise
 
     @contextmanager
     def _transaction(self) -> Iterator[_Tx]:
@@ -110,17 +114,55 @@ class SQLiteStore(SQLStore):
                 raise self._error(exc) from None
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, _serialised(self.path, create=False):
             self._db.close()
 
 
-def _create_private(path: Path) -> None:
-    """Create ``path`` with mode 0600 (SQLite gives its -wal and -shm files the same mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+@contextmanager
+def _serialised(path: Path, *, create: bool = True) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<database>.lock``, across threads and processes,
+    while the caller opens or closes the database. With ``create``, create the database
+    with mode 0600 (SQLite gives its -wal and -shm files the same mode).
+
+    The lock is a file of its own because closing any descriptor of the database file
+    would drop the POSIX locks SQLite holds on it for every connection of this process."""
     try:
-        if os.fstat(fd).st_mode & 0o077:
-            # A file from before the store was private: it holds questions, so tighten it.
-            os.fchmod(fd, 0o600)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        if not create:  # closing: the folder is gone, so nobody else is opening it
+            yield
+            return
+        raise StorageError(
+            messages.DATABASE_FILE_UNUSABLE.format(path=path, reason=exc.strerror)
+        ) from None
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageError(messages.DATABASE_BUSY) from None
+                time.sleep(0.02)
+        try:
+            if create:
+                _create_private(path)
+        except OSError as exc:
+            raise StorageError(
+                messages.DATABASE_FILE_UNUSABLE.format(path=path, reason=exc.strerror)
+            ) from None
+        yield
     finally:
-        os.close(fd)
+        os.close(fd)  # releases the flock
+
+
+def _create_private(path: Path) -> None:
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            # A file from before the store was private: it holds questions, so tighten it.
+            os.chmod(path, 0o600)

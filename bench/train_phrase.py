@@ -26,13 +26,11 @@ import argparse
 import json
 import math
 import random
-import shutil
-import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench import finetune
 from bot.evaluate import chat_noise
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.highlight import best_f1
@@ -119,72 +117,30 @@ def train(
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
+    finetune.seed()
     path = resolve_model(model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForQuestionAnswering.from_pretrained(path)
-    steps = int(math.ceil(len(data) * epochs / batch))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    warmup = max(1, steps // 16)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
-    )
+    steps = finetune.Steps(model, int(math.ceil(len(data) * epochs / batch)), lr, frozen)
     loss_fn = torch.nn.CrossEntropyLoss()
-    # Frozen lowest layers keep what MiniLM learned and cost less work per step.
-    for part in (model.bert.embeddings, *model.bert.encoder.layer[:frozen]):
-        for parameter in part.parameters():
-            parameter.requires_grad = False
     rng = random.Random(0)
     model.train()
-    started, running = time.time(), 0.0
     order: list[Example] = []
-    for step in range(steps):
+    for step in range(steps.steps):
         if len(order) < batch:
             order += rng.sample(data, len(data))
         chunk, order = order[:batch], order[batch:]
         enc, starts, ends = _encode(tokenizer, chunk)
         out = model(**enc)
-        loss = (loss_fn(out.start_logits, starts) + loss_fn(out.end_logits, ends)) / 2
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        optimiser.zero_grad()
-        value = float(loss.detach())
-        running = 0.98 * running + 0.02 * value if step else value
-        if step % 100 == 0 or step == steps - 1:
-            print(f"step {step + 1}/{steps} loss {running:.4f} {time.time() - started:.0f}s")
+        steps.take(step, (loss_fn(out.start_logits, starts) + loss_fn(out.end_logits, ends)) / 2)
     model.eval()
     return tokenizer, model
 
 
 def export(tokenizer: Any, model: Any, out: Path) -> None:
     """``model.onnx`` (8-bit weights), ``tokenizer.json`` and ``phrase.json`` in ``out``."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        full = Path(tmp) / "full.onnx"
-        enc = tokenizer(["a question"], ["a sentence"], return_tensors="pt")
-        names = ["input_ids", "attention_mask", "token_type_ids"]
-        axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
-        axes["start_logits"] = {0: "batch", 1: "tokens"}
-        axes["end_logits"] = {0: "batch", 1: "tokens"}
-        torch.onnx.export(
-            model,
-            (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]),
-            str(full),
-            input_names=names,
-            output_names=["start_logits", "end_logits"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-        quantize_dynamic(str(full), str(out / "model.onnx"), weight_type=QuantType.QInt8)
-        tokenizer.save_pretrained(tmp)
-        shutil.copy(Path(tmp) / "tokenizer.json", out / "tokenizer.json")
+    tokens = {0: "batch", 1: "tokens"}
+    finetune.export(tokenizer, model, out, {"start_logits": tokens, "end_logits": tokens})
     _config(out, threshold=1.0)
 
 

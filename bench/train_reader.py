@@ -24,12 +24,10 @@ import argparse
 import json
 import math
 import random
-import shutil
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from bench import finetune
 from bot.evaluate import chat_noise, load_squad, load_squad_v2
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.passages import sentence_spans
@@ -90,28 +88,15 @@ def train(
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
+    finetune.seed()
     path = resolve_model(model_name)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
-    steps = int(math.ceil(len(data) * epochs / batch))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    warmup = max(1, steps // 16)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
-    )
+    steps = finetune.Steps(model, int(math.ceil(len(data) * epochs / batch)), lr, frozen=2)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    # The embeddings and the lowest two layers keep what MiniLM learned: a third less
-    # work per step on two cores, and less to overfit on a few thousand questions.
-    for part in (model.bert.embeddings, *model.bert.encoder.layer[:2]):
-        for parameter in part.parameters():
-            parameter.requires_grad = False
     batches = _batches(data, batch, tokenizer)
     model.train()
-    started = time.time()
-    running = 0.0
-    for step in range(steps):
+    for step in range(steps.steps):
         chunk = batches[step % len(batches)]
         enc = tokenizer(
             [c[0] for c in chunk],
@@ -122,15 +107,7 @@ def train(
             return_tensors="pt",
         )
         labels = torch.tensor([c[2] for c in chunk])
-        loss = loss_fn(model(**enc).logits.squeeze(-1), labels)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        optimiser.zero_grad()
-        running = 0.98 * running + 0.02 * float(loss) if step else float(loss)
-        if step % 100 == 0 or step == steps - 1:
-            print(f"step {step + 1}/{steps} loss {running:.4f} {time.time() - started:.0f}s")
+        steps.take(step, loss_fn(model(**enc).logits.squeeze(-1), labels))
     model.eval()
     return tokenizer, model
 
@@ -150,29 +127,7 @@ def _batches(data: list[tuple[str, str, float]], size: int, tokenizer: Any) -> l
 
 def export(tokenizer: Any, model: Any, out: Path) -> None:
     """``model.onnx`` (8-bit weights), ``tokenizer.json`` and ``reader.json`` in ``out``."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        full = Path(tmp) / "full.onnx"
-        enc = tokenizer(["a question"], ["a sentence"], return_tensors="pt")
-        names = ["input_ids", "attention_mask", "token_type_ids"]
-        axes = {n: {0: "batch", 1: "tokens"} for n in names}
-        axes["logits"] = {0: "batch"}
-        torch.onnx.export(
-            model,
-            (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]),
-            str(full),
-            input_names=names,
-            output_names=["logits"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-        quantize_dynamic(str(full), str(out / "model.onnx"), weight_type=QuantType.QInt8)
-        tokenizer.save_pretrained(tmp)
-        shutil.copy(Path(tmp) / "tokenizer.json", out / "tokenizer.json")
+    finetune.export(tokenizer, model, out, {"logits": {0: "batch"}})
     (out / "reader.json").write_text(json.dumps({"max_length": MAX_LENGTH}, indent=2) + "\n")
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.errors import ModelError
+from index.onnx import OnnxModel
 
 logger = logging.getLogger(__name__)
 
@@ -182,30 +183,20 @@ class OnnxEmbedder:
     """The exported model through onnxruntime and tokenizers: no torch, fast start."""
 
     def __init__(self, folder: Path, batch_size: int = 32) -> None:
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-
-            config = json.loads((folder / "embedder.json").read_text())
-            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-            options.log_severity_level = 3
-            self.session = ort.InferenceSession(
-                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelError(
-                f"Cannot load the exported model in {folder}: {type(exc).__name__}. "
-                "Rebuild the index with `quotebot index --rebuild`."
-            ) from exc
+        self.model = OnnxModel(
+            folder,
+            "embedder.json",
+            f"Cannot load the exported model in {folder}",
+            "Rebuild the index with `quotebot index --rebuild`.",
+        )
+        self.tokenizer = self.model.tokenizer
+        config = self.model.config
         self.name = str(config["name"])
         self.dim = int(config["dim"])
         self.pooling = str(config["pooling"])
         self.tokenizer.enable_truncation(max_length=int(config["max_seq_length"]))
         self.tokenizer.enable_padding()
         self.batch_size = batch_size
-        self._inputs = {i.name for i in self.session.get_inputs()}
 
     def encode(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
@@ -214,12 +205,8 @@ class OnnxEmbedder:
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.zeros_like(ids)
-        tokens = self.session.run(None, feeds)[0]  # (batch, seq, dim)
+        tokens = self.model.run(encodings, segments=False)[0]  # (batch, seq, dim)
         if self.pooling == "cls":
             return tokens[:, 0, :]
         weights = mask[:, :, None].astype(np.float32)

@@ -13,14 +13,12 @@ Runs on onnxruntime and tokenizers: answering never imports torch.
 
 from __future__ import annotations
 
-import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from index.errors import ModelError
+from index.onnx import OnnxModel
 
 PHRASE_DIR = Path(__file__).with_name("phrase")
 MAX_ANSWER_TOKENS = 16
@@ -64,41 +62,22 @@ class PhraseReader:
     """Reads a question and a quote with the exported model in ``folder``."""
 
     def __init__(self, folder: Path = PHRASE_DIR) -> None:
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-
-            config = json.loads((folder / "phrase.json").read_text())
-            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-            options.log_severity_level = 3
-            self.session = ort.InferenceSession(
-                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-            # The probability a phrase needs to be marked (chosen on held-out articles).
-            self.threshold = float(config.get("threshold", 1.0))
-            max_length = int(config["max_length"])
-        except Exception as exc:
-            raise ModelError(
-                f"Cannot load the phrase reader in {folder}: {type(exc).__name__}."
-            ) from exc
-        self.tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
+        failure = f"Cannot load the phrase reader in {folder}"
+        self.model = OnnxModel(folder, "phrase.json", failure)
+        # The probability a phrase needs to be marked (chosen on held-out articles).
+        self.threshold = float(self.model.config.get("threshold", 1.0))
+        self.tokenizer = self.model.tokenizer
+        self.tokenizer.enable_truncation(
+            max_length=int(self.model.config["max_length"]), strategy="only_second"
+        )
         self.tokenizer.no_padding()
-        self._inputs = {i.name for i in self.session.get_inputs()}
 
     def read(self, question: str, text: str) -> tuple[int, int, float] | None:
         """``(start, end, probability)``: character offsets in ``text`` of the best phrase."""
         if not question.strip() or not text.strip():
             return None
         encoding = self.tokenizer.encode(question, text)
-        feeds = {
-            "input_ids": np.array([encoding.ids], dtype=np.int64),
-            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-        }
-        if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.array([encoding.type_ids], dtype=np.int64)
-        start_logits, end_logits = self.session.run(None, feeds)
+        start_logits, end_logits = self.model.run([encoding])
         offsets = encoding.offsets
         allowed = np.array(
             [

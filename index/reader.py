@@ -13,16 +13,13 @@ Runs on onnxruntime and tokenizers: answering never imports torch.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from index.errors import ModelError
+from index.onnx import OnnxModel
 
 READER_DIR = Path(__file__).with_name("reader")
 
@@ -31,40 +28,20 @@ class Reader:
     """Scores (question, sentence) pairs with the exported cross-encoder in ``folder``."""
 
     def __init__(self, folder: Path = READER_DIR) -> None:
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-
-            config = json.loads((folder / "reader.json").read_text())
-            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-            options.log_severity_level = 3
-            self.session = ort.InferenceSession(
-                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelError(
-                f"Cannot load the sentence reader in {folder}: {type(exc).__name__}."
-            ) from exc
+        failure = f"Cannot load the sentence reader in {folder}"
+        self.model = OnnxModel(folder, "reader.json", failure)
+        self.tokenizer = self.model.tokenizer
         self.tokenizer.enable_truncation(
-            max_length=int(config["max_length"]), strategy="only_second"
+            max_length=int(self.model.config["max_length"]), strategy="only_second"
         )
         self.tokenizer.enable_padding()
-        self._inputs = {i.name for i in self.session.get_inputs()}
 
     def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         """The logit that each sentence answers ``question`` (higher: more likely)."""
         if not sentences:
             return np.zeros(0, dtype=np.float64)
         encodings = self.tokenizer.encode_batch([(question, s) for s in sentences])
-        feeds: dict[str, Any] = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        }
-        if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        logits = self.session.run(None, feeds)[0]
+        logits = self.model.run(encodings)[0]
         return np.asarray(logits, dtype=np.float64).reshape(len(sentences))
 
 

@@ -161,6 +161,11 @@ def test_answering_never_imports_torch(built):
         "from bot.app import build_service\n"
         "s = build_service(Settings.from_env(dotenv=False))\n"
         "s.ask('How did the council vote?')\n"
+        # Both readers, whether or not that answer needed them.
+        "from index.reader import default_reader\n"
+        "from index.phrase import default_phrase_reader\n"
+        "default_reader().score('Who is the mayor?', ['Mayor Michael Hancock said so.'])\n"
+        "default_phrase_reader().read('Who is the mayor?', 'Mayor Michael Hancock said so.')\n"
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
     )
     result = subprocess.run(

@@ -1,0 +1,61 @@
+"""An exported transformer run through onnxruntime and tokenizers, never torch.
+
+The embedder, the sentence reader and the phrase reader each ship a folder with
+``model.onnx``, ``tokenizer.json`` and a small JSON config of their own; this
+loads one such folder and feeds it tokenised text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ModelError
+
+
+class OnnxModel:
+    """``config``: the folder's JSON config; ``tokenizer``: its ``tokenizers.Tokenizer``."""
+
+    def __init__(self, folder: Path, config_name: str, failure: str, hint: str = "") -> None:
+        """``failure`` opens and ``hint`` closes the :class:`ModelError` raised if the
+        folder won't load."""
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            self.config: dict[str, Any] = json.loads((folder / config_name).read_text())
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+            options.log_severity_level = 3
+            self.session = ort.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            message = f"{failure}: {type(exc).__name__}."
+            raise ModelError(f"{message} {hint}" if hint else message) from exc
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def run(self, encodings: Sequence[Any], *, segments: bool = True) -> list[np.ndarray]:
+        """The model's outputs for a batch of encodings of equal length.
+
+        ``segments``: feed the encodings' token types (a question-and-passage pair);
+        otherwise every token is of the first segment.
+        """
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        feeds: dict[str, Any] = {
+            "input_ids": ids,
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = (
+                np.array([e.type_ids for e in encodings], dtype=np.int64)
+                if segments
+                else np.zeros_like(ids)
+            )
+        return list(self.session.run(None, feeds))

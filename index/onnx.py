@@ -33,6 +33,10 @@ class OnnxModel:
             options = ort.SessionOptions()
             options.intra_op_num_threads = min(2, os.cpu_count() or 1)
             options.log_severity_level = 3
+            # Threads that sleep when idle: three models take turns on the same cores,
+            # and one spinning after its run slowed the next (a warm answer took twice
+            # as long on two cores).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self.session = ort.InferenceSession(
                 str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
             )

@@ -1,0 +1,48 @@
+"""The abstention fit: v2.0's unanswerable questions join its negatives only as far
+as off-topic questions are still declined."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.tune import fit_abstention
+
+
+def pool(unanswerable_centre: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Two features: on-topic-ness and answers-the-question-ness."""
+    rng = np.random.default_rng(seed)
+    groups = {
+        "answerable": (np.array([2.0, 2.0]), 600),
+        "noisy": (np.array([1.8, 1.8]), 600),
+        "off_article": (np.array([-3.0, 2.0]), 1000),
+        "unanswerable": (unanswerable_centre, 300),
+    }
+    x, kinds = [], []
+    for kind, (centre, n) in groups.items():
+        x.append(centre + rng.normal(0, 0.7, size=(n, 2)))
+        kinds += [kind] * n
+    whole = np.arange(len(kinds)) % 2 == 0
+    return np.concatenate(x), np.array(kinds), whole
+
+
+def flagged(x: np.ndarray, kinds: np.ndarray, aw: np.ndarray, ab: float, t: float) -> float:
+    p = 1 / (1 + np.exp(-(x @ aw + ab)))
+    return float((p[kinds == "unanswerable"] < t).mean())
+
+
+def test_unanswerable_questions_the_features_tell_apart_are_learnt() -> None:
+    # On topic (first feature high) but not answered (second feature low).
+    x, kinds, whole = pool(np.array([2.0, -2.0]))
+    aw, ab, t, share, table = fit_abstention(x, kinds, whole, answer_rate=0.98)
+    assert share > 0
+    assert flagged(x, kinds, aw, ab, t) > table[0]["unanswerable_flagged"] + 0.2
+    assert table[[r["share"] for r in table].index(share)]["off_article_abstention"] > 0.95
+
+
+def test_unanswerable_questions_like_answerable_ones_are_not_fitted_at_off_topic_cost() -> None:
+    # Indistinguishable from answerable questions: weighing them only blurs the model.
+    x, kinds, whole = pool(np.array([2.0, 2.0]))
+    _, _, _, share, table = fit_abstention(x, kinds, whole, answer_rate=0.98)
+    chosen = table[[r["share"] for r in table].index(share)]
+    assert chosen["off_article_abstention"] >= table[0]["off_article_abstention"] - 0.005
+    assert chosen["answer_rate_noisy"] >= table[0]["answer_rate_noisy"] - 0.005

@@ -46,6 +46,7 @@ from bot.evaluate import (
     off_article_questions,
     paragraph_groups,
 )
+from index.logistic import fit_logistic
 from index.search import (
     ABSTAIN_FEATURES,
     CONFIDENCE_FEATURES,
@@ -210,23 +211,6 @@ def fit_reader_weight(samples: Sequence[Asked], ranker: Ranker) -> tuple[float, 
     grid = [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0]
     best = max(grid, key=top)
     return best, top(0.0), top(best)
-
-
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-4, steps: int = 3000
-) -> tuple[np.ndarray, float]:
-    """Weighted logistic regression by gradient descent on standardised features."""
-    mean, std = x.mean(0), x.std(0) + 1e-9
-    xs = (x - mean) / std
-    weight = weight / weight.sum()
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(xs @ w + b)))
-        g = (p - y) * weight
-        w -= 0.5 * (xs.T @ g + l2 * w)
-        b -= 0.5 * g.sum()
-    return w / std, b - float((mean / std) @ w)
 
 
 def fit_abstention(

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from index.logistic import fit_logistic
 from index.phrase import PhraseReader, default_phrase_reader
 from index.query import search_text
 from index.search import question_kind
@@ -755,28 +756,11 @@ def fit(
         right.append(bool(ex.answers) and best_f1(phrase, ex.answers) >= 0.5)
         wt.append(weight)
     x_sure, y_sure, w_sure = np.array(rows), np.array(right), np.array(wt)
-    sure_w, sure_b = _logistic(x_sure, y_sure.astype(np.float64), w_sure)
+    sure_w, sure_b = fit_logistic(x_sure, y_sure.astype(np.float64), w_sure)
     conf = 1 / (1 + np.exp(-(x_sure @ sure_w + sure_b)))
     threshold, report = pick_threshold(conf, y_sure, w_sure, precision)
     report["questions"] = len(kept)
     return Highlighter(raw, threshold, sure_w, sure_b), report
-
-
-def _logistic(
-    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-4, steps: int = 3000
-) -> tuple[np.ndarray, float]:
-    """Weighted logistic regression by gradient descent on standardised features."""
-    mean, std = x.mean(0), x.std(0) + 1e-9
-    xs = (x - mean) / std
-    weight = weight / weight.sum()
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(xs @ w + b)))
-        g = (p - y) * weight
-        w -= 0.5 * (xs.T @ g + l2 * w)
-        b -= 0.5 * g.sum()
-    return w / std, b - float((mean / std) @ w)
 
 
 def _null(found: Candidates) -> np.ndarray:

@@ -215,9 +215,10 @@ def fit_reader_weight(samples: Sequence[Asked], ranker: Ranker) -> tuple[float, 
 
 def fit_abstention(
     x: np.ndarray, kinds: np.ndarray, whole: np.ndarray, answer_rate: float
-) -> tuple[np.ndarray, float, float, float, list[dict[str, float]]]:
-    """The abstention model and its threshold, and the share of v2.0's unanswerable
-    questions among its negatives.
+) -> tuple[np.ndarray, float, float, dict[str, float], list[dict[str, float]]]:
+    """The abstention model, its threshold, its row of the table of shares tried (the
+    share of v2.0's unanswerable questions among its negatives, and the answer rates
+    on the tuning split) and that table.
 
     The article's own questions (as written and as chatted) are the positives, other
     articles' questions and v2.0's unanswerable ones on the same title the negatives.
@@ -240,13 +241,14 @@ def fit_abstention(
         aw, ab = fit_logistic(x[use], inside[use], weight[use])
         p = _sigmoid(x @ aw + ab)
         threshold = float(np.quantile(p[original], 1 - answer_rate))
-        rate = _rates(p >= threshold, kinds, whole)
+        answered = p >= threshold
         row = {
             "share": share,
-            "unanswerable_flagged": 1 - rate("unanswerable"),
-            "off_article_abstention": 1 - rate("off_article"),
-            "off_article_abstention_small": 1 - rate("off_article", ~whole),
-            "answer_rate_noisy": rate("noisy"),
+            "answer_rate": _share(answered, (kinds == "answerable") & whole),
+            "unanswerable_flagged": 1 - _share(answered, (kinds == "unanswerable") & whole),
+            "off_article_abstention": 1 - _share(answered, (kinds == "off_article") & whole),
+            "off_article_abstention_small": 1 - _share(answered, (kinds == "off_article") & ~whole),
+            "answer_rate_noisy": _share(answered, (kinds == "noisy") & whole),
         }
         fits.append((aw, ab, threshold))
         table.append(row)
@@ -257,17 +259,12 @@ def fit_abstention(
     ]
     best = max(keep, key=lambda i: table[i]["unanswerable_flagged"])
     aw, ab, threshold = fits[best]
-    return aw, ab, threshold, table[best]["share"], table
+    return aw, ab, threshold, table[best], table
 
 
-def _rates(answered: np.ndarray, kinds: np.ndarray, whole: np.ndarray) -> Callable[..., float]:
-    """``rate(kind, where=whole)``: the share of ``kind``'s questions answered."""
-
-    def rate(kind: str, where: np.ndarray = whole) -> float:
-        mask = (kinds == kind) & where
-        return float(answered[mask].mean()) if mask.any() else 0.0
-
-    return rate
+def _share(answered: np.ndarray, mask: np.ndarray) -> float:
+    """The share of the questions in ``mask`` that are answered."""
+    return float(answered[mask].mean()) if mask.any() else 0.0
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -311,7 +308,7 @@ def tune(
     x = np.array(feats)
     kinds = np.array([a.kind for a in asked])
     whole = np.array([a.whole for a in asked])
-    aw, ab, threshold, share, choices = fit_abstention(x, kinds, whole, answer_rate)
+    aw, ab, threshold, chosen, choices = fit_abstention(x, kinds, whole, answer_rate)
     z = x @ aw + ab
     present = {k: int((kinds == k).sum()) for k in (*ABSTAIN_SHARE, "unanswerable")}
 
@@ -327,22 +324,16 @@ def tune(
     final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight)
     out.write_text(json.dumps(final.to_dict(), indent=2) + "\n")
 
-    answered = _sigmoid(z) >= threshold
     conf = _sigmoid(cx @ cw + cb)
-    rate = _rates(answered, kinds, whole)
     return {
         "questions": {k: int(v) for k, v in present.items()},
-        "unanswerable_share": share,
+        "unanswerable_share": chosen["share"],
         "unanswerable_shares_tried": choices,
         "top1_sentence_before": before,
         "top1_sentence_after": after,
         "reader_weight": reader_weight,
         "top1_sentence_reader": {"without": read_before, "with": read_after},
-        "answer_rate": rate("answerable"),
-        "answer_rate_noisy": rate("noisy"),
-        "off_article_abstention": 1 - rate("off_article"),
-        "off_article_abstention_small": 1 - rate("off_article", ~whole),
-        "unanswerable_flagged": 1 - rate("unanswerable"),
+        **{k: v for k, v in chosen.items() if k != "share"},
         "threshold": threshold,
         "confidence_ece": calibration_error(conf, cy)[0],
         "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},

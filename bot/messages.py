@@ -115,6 +115,10 @@ USER_HASH_KEY_UNREADABLE = (
     "Cannot read the user-id hash key in {path}; fix or delete the file, "
     "or set QUOTEBOT_USER_HASH_KEY."
 )
+USER_HASH_KEY_UNUSABLE = (
+    "Cannot keep the user-id hash key in {path}: {reason}; choose a writable folder "
+    "for the database, or set QUOTEBOT_USER_HASH_KEY."
+)
 DATABASE_TOO_NEW = (
     "The database schema is at version {version}, newer than this quotebot knows ({known}); "
     "upgrade quotebot."

@@ -191,3 +191,17 @@ def test_quotebot_feedback_export_and_stats_commands(store_url, tmp_path, monkey
     assert main(["feedback", "export", "--since", "last tuesday"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--since takes a date like 2026-11-01" in err
+
+
+def test_a_database_folder_that_cannot_exist_is_one_line(tmp_path, monkeypatch, capsys):
+    # The folder for the database (and its user-id hash key) is a regular file.
+    blocker = tmp_path / "state"
+    blocker.write_text("not a folder")
+    for name in ("QUOTEBOT_DATABASE_URL", "QUOTEBOT_USER_HASH_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QUOTEBOT_FEEDBACK_DB", str(blocker / "feedback.sqlite3"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["feedback", "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(blocker / "user-hash.key") in err and "Not a directory" in err

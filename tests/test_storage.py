@@ -308,6 +308,13 @@ def test_ping_answers_while_the_database_does(opened):
 # -- SQLite specifics --------------------------------------------------------------------
 
 
+def test_a_file_where_the_database_folder_should_be_is_named_as_such(tmp_path):
+    blocker = tmp_path / "state"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError, match="its folder is a file"):
+        open_store(None, sqlite_path=blocker / "feedback.sqlite3", user_hash_key="k")
+
+
 def test_the_sqlite_file_and_its_companions_are_private(tmp_path):
     path = tmp_path / "state" / "feedback.sqlite3"
     old = os.umask(0o022)

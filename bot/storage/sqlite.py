@@ -134,8 +134,10 @@ def _serialised(path: Path, *, create: bool = True) -> Iterator[None]:
         if not create:  # closing: the folder is gone, so nobody else is opening it
             yield
             return
+        # mkdir says "File exists" when a file stands where the folder should be.
+        reason = "its folder is a file" if isinstance(exc, FileExistsError) else exc.strerror
         raise StorageError(
-            messages.DATABASE_FILE_UNUSABLE.format(path=path, reason=exc.strerror)
+            messages.DATABASE_FILE_UNUSABLE.format(path=path, reason=reason)
         ) from None
     try:
         deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS

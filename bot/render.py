@@ -72,10 +72,15 @@ def plain_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def paragraphs(n: int) -> str:
+    """"1 paragraph", "12 paragraphs"."""
+    return f"{n} paragraph" if n == 1 else f"{n} paragraphs"
+
+
 def sources_text(sources: list[SourceInfo]) -> str:
     lines = []
     for s in sources:
-        line = f"• {s.title} ({s.paragraphs} paragraphs)"
+        line = f"• {s.title} ({paragraphs(s.paragraphs)})"
         if s.source:
             line += f" <{s.source}>"
         lines.append(line)

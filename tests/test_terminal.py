@@ -65,6 +65,25 @@ def test_sources_and_chat_neutralise_titles_and_typed_commands(hostile):
         assert sequence not in shown, repr(sequence)
 
 
+def test_brackets_and_emoji_codes_in_documents_are_shown_as_written(tmp_path: Path):
+    """Rich markup and emoji codes in a title or a quote are text, not formatting."""
+    (tmp_path / "gate.md").write_text(
+        "# [red]Gate :x: notes\n\nThe gate code is root:x:0 and [bold]not[/bold] :smile:.\n",
+        encoding="utf-8",
+    )
+    index = build_index(load_corpus(tmp_path), FakeEmbedder())
+    service = QuoteService(index, Searcher(index, FakeEmbedder()))
+    console, out = terminal()
+
+    print_answer(service.ask("What is the gate code?"), console)
+    print_sources(service.sources(), service.index.manifest, console)
+
+    shown = out.getvalue()
+    assert "root:x:0 and [bold]not[/bold] :smile:." in shown
+    assert shown.count("[red]Gate :x: notes") == 2  # the citation and the sources table
+    assert "❌" not in shown and "😄" not in shown
+
+
 def test_neutralise_keeps_newlines_tabs_and_ordinary_unicode():
     text = "Line one\n\tCafé — “quoted” 😀"
     assert neutralise(text) == text

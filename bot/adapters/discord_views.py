@@ -135,7 +135,7 @@ def sources_embed(sources: Iterable[SourceInfo]) -> discord.Embed:
     used = 0
     for s in sources:
         line = f"• **{discord.utils.escape_markdown(render.truncate(one_line(s.title), 200))}** "
-        line += f"({s.paragraphs} paragraphs)"
+        line += f"({render.paragraphs(s.paragraphs)})"
         if s.source and len(s.source) <= SOURCE_URL_LIMIT:
             line += f" — <{s.source}>"
         if used + len(line) + 1 > DESCRIPTION_LIMIT - 40:

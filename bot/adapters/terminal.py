@@ -36,39 +36,54 @@ def neutralise(text: str) -> str:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    # No emoji codes: a document's "root:x:0" must not be shown as "root❌0".
+    return Console(highlight=False, emoji=False)
 
 
 def print_answer(answer: Answer, console: Any = None) -> None:
-    from rich.markup import escape
     from rich.padding import Padding
+    from rich.text import Text
 
     console = console or _console()
 
-    def safe(text: str) -> str:
-        return escape(neutralise(text))
+    def say(*parts: str | tuple[str, str], style: str = "") -> None:
+        # Text, not markup: corpus text is shown as it is, whatever brackets or
+        # emoji codes (":x:") it holds, with only its control characters made visible.
+        pieces = [
+            (neutralise(p), "") if isinstance(p, str) else (neutralise(p[0]), p[1]) for p in parts
+        ]
+        console.print(Text.assemble(*pieces, style=style))
 
     if answer.truncated:
-        console.print(f"[dim]{messages.QUESTION_TRUNCATED.format(limit=len(answer.question))}[/]")
+        say(messages.QUESTION_TRUNCATED.format(limit=len(answer.question)), style="dim")
     if answer.abstained:
-        console.print(f"[bold yellow]{messages.NOT_FOUND}[/]")
+        say(messages.NOT_FOUND, style="bold yellow")
         if answer.closest:
-            console.print(f"[dim]{messages.CLOSEST_HEADER}[/]")
+            say(messages.CLOSEST_HEADER, style="dim")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
-        style = "dim" if answer.abstained else "default"
+        style = "dim" if answer.abstained else ""
         parts = render.marked(quote, quote.text)
-        text = safe(quote.text)
-        if parts is not None:
+        if parts is None:
+            text = Text.assemble("“", neutralise(quote.text), "”", style=style)
+        else:
             before, phrase, after = parts
-            text = f"{safe(before)}[bold reverse]{safe(phrase)}[/]{safe(after)}"
-        console.print(Padding(f"[{style}]“{text}”[/]", (0, 0, 0, 2), expand=False))
-        link = f" <{safe(quote.source)}>" if quote.source else ""
-        console.print(f"  [cyan][{n}] {safe(render.citation(quote))}{link}[/]")
-    console.print(f"[dim]{render.confidence_line(answer)}[/]")
+            text = Text.assemble(
+                "“",
+                neutralise(before),
+                (neutralise(phrase), "bold reverse"),
+                neutralise(after),
+                "”",
+                style=style,
+            )
+        console.print(Padding(text, (0, 0, 0, 2), expand=False))
+        link = f" <{quote.source}>" if quote.source else ""
+        say(f"  [{n}] {render.citation(quote)}{link}", style="cyan")
+    say(render.confidence_line(answer), style="dim")
 
 
 def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: Any = None) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     console = console or _console()
     table = Table(title="Indexed documents")
@@ -78,8 +93,8 @@ def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: 
     table.add_column("Source")
     for s in sources:
         table.add_row(
-            *(neutralise(cell) for cell in (s.document, s.title, str(s.paragraphs))),
-            neutralise(s.source) or "—",
+            *(Text(neutralise(cell)) for cell in (s.document, s.title, str(s.paragraphs))),
+            Text(neutralise(s.source) or "—"),
         )
     console.print(table)
     console.print(
@@ -89,6 +104,7 @@ def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: 
         ),
         style="dim",
         markup=False,
+        emoji=False,
     )
 
 
@@ -104,14 +120,16 @@ def chat(service: Any, stdin: Any = None, console: Any = None) -> None:
 
 def _chat(service: Any, stdin: Any, console: Any) -> None:
     """Read commands until EOF or /quit: ``/ask …``, ``/sources``, ``/help``; a bare line asks."""
-    from rich.markup import escape
+    from rich.text import Text
 
     interactive = stdin.isatty()
     if interactive:
         console.print(
-            "[bold]quotebot[/] — ask about: "
-            + escape(neutralise(", ".join(s.title for s in service.sources())))
-            + "\nType a question, /help, or /quit."
+            Text.assemble(
+                ("quotebot", "bold"),
+                " — ask about: " + neutralise(", ".join(s.title for s in service.sources())),
+                "\nType a question, /help, or /quit.",
+            )
         )
     while True:
         if interactive:
@@ -134,21 +152,24 @@ def _chat(service: Any, stdin: Any, console: Any) -> None:
             if command == "/ask":
                 print_answer(service.ask(rest), console)
             elif command == "/sources":
-                console.print(neutralise(render.sources_text(service.sources())), markup=False)
+                console.print(
+                    neutralise(render.sources_text(service.sources())), markup=False, emoji=False
+                )
             elif command == "/help":
-                console.print(messages.HELP, markup=False)
-                console.print(messages.TERMINAL_COLLECTION_HELP, markup=False)
+                console.print(messages.HELP, markup=False, emoji=False)
+                console.print(messages.TERMINAL_COLLECTION_HELP, markup=False, emoji=False)
             elif command == "/collection":
                 from bot.collections import switch
 
-                console.print(neutralise(switch(service, rest)), markup=False)
+                console.print(neutralise(switch(service, rest)), markup=False, emoji=False)
             else:
                 console.print(
                     neutralise(f"Unknown command {command}. {messages.UNKNOWN_COMMAND}"),
                     markup=False,
+                    emoji=False,
                 )
         except QuotebotError as exc:
-            console.print(neutralise(str(exc)), markup=False)
+            console.print(neutralise(str(exc)), markup=False, emoji=False)
         except Exception:
-            logger.exception("Failed to answer %r", line)
-            console.print(messages.GENERIC_ERROR, markup=False)
+            logger.exception("Failed to answer a question")  # the question itself is not logged
+            console.print(messages.GENERIC_ERROR, markup=False, emoji=False)

@@ -61,7 +61,7 @@ def print_answer(answer: Answer, console: Any = None) -> None:
         if answer.closest:
             say(messages.CLOSEST_HEADER, style="dim")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
-        style = "dim" if answer.abstained else ""
+        style = "dim" if answer.abstained else "default"
         parts = render.marked(quote, quote.text)
         if parts is None:
             text = Text.assemble("“", neutralise(quote.text), "”", style=style)

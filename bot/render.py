@@ -73,7 +73,7 @@ def plain_text(answer: Answer) -> str:
 
 
 def paragraphs(n: int) -> str:
-    """ "1 paragraph", "12 paragraphs"."""
+    """The count with its noun: "1 paragraph", "12 paragraphs"."""
     return f"{n} paragraph" if n == 1 else f"{n} paragraphs"
 
 

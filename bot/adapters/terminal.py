@@ -40,26 +40,25 @@ def _console() -> Any:
     return Console(highlight=False, emoji=False)
 
 
+def _say(console: Any, text: str, style: str = "") -> None:
+    """Print ``text`` as it is: no markup, no emoji codes (":x:"), controls made visible."""
+    from rich.text import Text
+
+    console.print(Text(neutralise(text), style=style))
+
+
 def print_answer(answer: Answer, console: Any = None) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
     console = console or _console()
 
-    def say(*parts: str | tuple[str, str], style: str = "") -> None:
-        # Text, not markup: corpus text is shown as it is, whatever brackets or
-        # emoji codes (":x:") it holds, with only its control characters made visible.
-        pieces = [
-            (neutralise(p), "") if isinstance(p, str) else (neutralise(p[0]), p[1]) for p in parts
-        ]
-        console.print(Text.assemble(*pieces, style=style))
-
     if answer.truncated:
-        say(messages.QUESTION_TRUNCATED.format(limit=len(answer.question)), style="dim")
+        _say(console, messages.QUESTION_TRUNCATED.format(limit=len(answer.question)), "dim")
     if answer.abstained:
-        say(messages.NOT_FOUND, style="bold yellow")
+        _say(console, messages.NOT_FOUND, "bold yellow")
         if answer.closest:
-            say(messages.CLOSEST_HEADER, style="dim")
+            _say(console, messages.CLOSEST_HEADER, "dim")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
         parts = render.marked(quote, quote.text)
@@ -77,8 +76,8 @@ def print_answer(answer: Answer, console: Any = None) -> None:
             )
         console.print(Padding(text, (0, 0, 0, 2), expand=False))
         link = f" <{quote.source}>" if quote.source else ""
-        say(f"  [{n}] {render.citation(quote)}{link}", style="cyan")
-    say(render.confidence_line(answer), style="dim")
+        _say(console, f"  [{n}] {render.citation(quote)}{link}", "cyan")
+    _say(console, render.confidence_line(answer), "dim")
 
 
 def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: Any = None) -> None:
@@ -97,14 +96,11 @@ def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: 
             Text(neutralise(s.source) or "—"),
         )
     console.print(table)
-    console.print(
-        neutralise(
-            f"{manifest.get('sentences')} sentences, index kind {manifest.get('index_kind')}, "
-            f"model {manifest.get('model')}, built {manifest.get('built_at')}"
-        ),
-        style="dim",
-        markup=False,
-        emoji=False,
+    _say(
+        console,
+        f"{manifest.get('sentences')} sentences, index kind {manifest.get('index_kind')}, "
+        f"model {manifest.get('model')}, built {manifest.get('built_at')}",
+        "dim",
     )
 
 
@@ -152,24 +148,18 @@ def _chat(service: Any, stdin: Any, console: Any) -> None:
             if command == "/ask":
                 print_answer(service.ask(rest), console)
             elif command == "/sources":
-                console.print(
-                    neutralise(render.sources_text(service.sources())), markup=False, emoji=False
-                )
+                _say(console, render.sources_text(service.sources()))
             elif command == "/help":
-                console.print(messages.HELP, markup=False, emoji=False)
-                console.print(messages.TERMINAL_COLLECTION_HELP, markup=False, emoji=False)
+                _say(console, messages.HELP)
+                _say(console, messages.TERMINAL_COLLECTION_HELP)
             elif command == "/collection":
                 from bot.collections import switch
 
-                console.print(neutralise(switch(service, rest)), markup=False, emoji=False)
+                _say(console, switch(service, rest))
             else:
-                console.print(
-                    neutralise(f"Unknown command {command}. {messages.UNKNOWN_COMMAND}"),
-                    markup=False,
-                    emoji=False,
-                )
+                _say(console, f"Unknown command {command}. {messages.UNKNOWN_COMMAND}")
         except QuotebotError as exc:
-            console.print(neutralise(str(exc)), markup=False, emoji=False)
+            _say(console, str(exc))
         except Exception:
             logger.exception("Failed to answer a question")  # the question itself is not logged
-            console.print(messages.GENERIC_ERROR, markup=False, emoji=False)
+            _say(console, messages.GENERIC_ERROR)

@@ -22,6 +22,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 
 import pytest
 from aiohttp import WSMsgType, web
+from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
 BOT_TOKEN = "xoxb-test-token"
@@ -131,6 +132,22 @@ class FakeSlack:
 
     # -- Web API ------------------------------------------------------------------
 
+    @staticmethod
+    def valid_blocks(data: dict[str, Any]) -> bool:
+        """False where Slack would answer ``invalid_blocks``: a block of no Block Kit type,
+        or one with fields its type does not have (slack_sdk's models read each block and
+        must write it back unchanged)."""
+        blocks = data.get("blocks")
+        if blocks is None:
+            return True
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        for block in blocks:
+            parsed = Block.parse(block)
+            if parsed is None or parsed.to_dict() != block:
+                return False
+        return True
+
     async def _web_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         raw = await request.text()
@@ -160,6 +177,8 @@ class FakeSlack:
                     "bot_id": BOT_ID,
                 }
             )
+        if method.startswith("chat.") and not self.valid_blocks(data):
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         if method == "chat.postMessage":
             ts = f"{time.time():.6f}"
             return web.json_response(
@@ -171,7 +190,10 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        self._record(Sent("response_url", await request.json(), target=name))
+        data = await request.json()
+        self._record(Sent("response_url", data, target=name))
+        if not self.valid_blocks(data):
+            return web.Response(status=400, text="invalid_blocks")
         if name.startswith("expired"):  # Slack's answer once a response_url has expired
             return web.Response(status=404, text="expired_url")
         return web.Response(text="ok")
@@ -401,6 +423,29 @@ def texts(blocks: list[dict[str, Any]]) -> list[str]:
 
     walk(blocks)
     return out
+
+
+def _quote_parts(blocks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [
+        element["elements"]
+        for block in blocks
+        if block["type"] == "rich_text"
+        for element in block["elements"]
+        if element["type"] == "rich_text_quote"
+    ]
+
+
+def quoted(blocks: list[dict[str, Any]]) -> list[str]:
+    """The text of each rich-text block quote, in order, as a reader sees it."""
+    return ["".join(part["text"] for part in parts) for parts in _quote_parts(blocks)]
+
+
+def bold(blocks: list[dict[str, Any]]) -> list[list[str]]:
+    """For each rich-text block quote, the parts of it shown in bold."""
+    return [
+        [part["text"] for part in parts if part.get("style", {}).get("bold")]
+        for parts in _quote_parts(blocks)
+    ]
 
 
 def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:

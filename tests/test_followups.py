@@ -24,6 +24,7 @@ from fake_slack import (
     FakeSlack,
     loopback_only,  # noqa: F401  (autouse: loopback only, no threads left behind)
     mention_event,
+    quoted,
     signed_post,
     texts,
 )
@@ -256,8 +257,8 @@ def slack_bot(fake: FakeSlack, service: QuoteService, store: Store) -> Iterator[
 
 
 def slack_first_quote(sent: Any) -> str:
-    quoted = [t for t in texts(sent.data["blocks"]) if t.startswith(">")]
-    return quoted[0] if quoted else ""
+    shown = quoted(sent.data["blocks"])
+    return shown[0] if shown else ""
 
 
 @pytest.mark.model

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from fake_slack import texts
+from fake_slack import bold, quoted
 from fakes import FakeEmbedder
 from rich.console import Console
 
@@ -154,27 +154,27 @@ def test_discord_never_shows_half_a_mark_when_the_quote_is_cut():
     assert "**$425,000**" in whole
 
 
-def test_slack_bolds_the_phrase_inside_the_escaping():
+def test_slack_bolds_the_phrase_and_shows_the_rest_as_written():
     quote = marked_quote(MARKDOWN, "$425,000")
-    section = texts(answer_blocks(Answer("How much?", (quote,), False, 0.9), shareable=False))[1]
-    assert section == (
-        ">The *draft* by Jane_Doe cost &lt;b&gt;*$425,000*&lt;/b&gt; &amp; ~more~ each `year`."
-    )
+    blocks = answer_blocks(Answer("How much?", (quote,), False, 0.9), shareable=False)
+    assert quoted(blocks) == [MARKDOWN]
+    assert bold(blocks) == [["$425,000"]]
 
 
-def test_slack_bold_phrase_with_an_ampersand_keeps_the_entity_whole():
-    text = "The merger of AT&T and <Time Warner> closed in 2018."
-    quote = marked_quote(text, "AT&T")
-    section = texts(answer_blocks(Answer("Who?", (quote,), False, 0.9), shareable=False))[1]
-    assert "*AT&amp;T*" in section and "&lt;Time Warner&gt;" in section
+def test_slack_bold_phrase_with_markdown_characters_is_bold_as_written():
+    text = "The merger of AT&T and <Time_Warner> closed in 2018."
+    quote = marked_quote(text, "<Time_Warner>")
+    blocks = answer_blocks(Answer("Who?", (quote,), False, 0.9), shareable=False)
+    assert quoted(blocks) == [text] and bold(blocks) == [["<Time_Warner>"]]
 
 
 def test_slack_long_quote_with_a_mark_stays_within_the_limit_and_is_not_half_bold():
     text = "Council & <mayor> " * 400 + "lose $425,000."
     quote = marked_quote(text, "$425,000")
-    section = texts(answer_blocks(Answer("How much?", (quote,), False, 0.9), shareable=False))[1]
-    assert len(section) <= SECTION_LIMIT
-    assert section.count("*") == 0 and section.endswith("…")
+    blocks = answer_blocks(Answer("How much?", (quote,), False, 0.9), shareable=False)
+    (shown,) = quoted(blocks)
+    assert len(shown) <= SECTION_LIMIT and shown.endswith("…")
+    assert bold(blocks) == [[]]
 
 
 def test_the_terminal_highlights_the_phrase_and_keeps_markup_literal():
@@ -249,9 +249,9 @@ def test_slack_ask_shows_the_answer_phrase_in_bold(service, tmp_path):
     with FakeSlack() as fake, serve(fake, service, tmp_path) as slack:
         slack.ask(SESSIONS, "ask")
         (sent,) = slack.fake.wait_calls("response_url", target="ask")
-    quoted = [t for t in texts(sent.data["blocks"]) if t.startswith(">")]
-    assert "guidelines in *July*, that" in quoted[0]
-    assert not any("*" in t for t in quoted[1:])
+    first, *later = bold(sent.data["blocks"])
+    assert first == ["July"] and "guidelines in July, that" in quoted(sent.data["blocks"])[0]
+    assert not any(later)
 
 
 def test_discord_ask_shows_the_answer_phrase_in_bold(service, tmp_path):

@@ -34,6 +34,7 @@ from fake_slack import (
     button_value,
     loopback_only,  # noqa: F401  (an autouse fixture: every test talks to loopback only)
     mention_event,
+    quoted,
     signed_post,
     slash_command,
     texts,
@@ -45,7 +46,6 @@ from bot.adapters.slack_blocks import (
     ACTION_VOTE_DOWN,
     ACTION_VOTE_UP,
     MAX_BLOCKS,
-    blockquote,
     escape,
 )
 from bot.adapters.slack_bot import SlackBot, run
@@ -152,9 +152,8 @@ def test_ask_is_acknowledged_at_once_then_answered_privately_with_citations(
     assert sent.data["response_type"] == "ephemeral"
     shown = "\n".join(texts(sent.data["blocks"]))
     assert VOTE_SENTENCE in shown
-    # The quote is a mrkdwn block quote and its numbered citation names title and paragraph.
-    quote_line = next(t for t in texts(sent.data["blocks"]) if VOTE_SENTENCE in t)
-    assert quote_line.startswith(">")
+    # The quote is a block quote and its numbered citation names title and paragraph.
+    assert any(VOTE_SENTENCE in q for q in quoted(sent.data["blocks"]))
     assert "Denver City Council passes ordinance" in shown and ", ¶ 2" in shown
     assert "*[1]*" in shown
     assert "Confidence:" in shown
@@ -162,8 +161,7 @@ def test_ask_is_acknowledged_at_once_then_answered_privately_with_citations(
     assert len(sent.data["blocks"]) <= MAX_BLOCKS
     # What is shown is the service's answer, verbatim and in order, worded as it decided.
     expected = slack.bot.service.ask(QUESTION)
-    quoted = [t for t in texts(sent.data["blocks"]) if t.startswith(">")]
-    assert quoted == [blockquote(q.text) for q in shown_quotes(expected)]
+    assert quoted(sent.data["blocks"]) == [q.text for q in shown_quotes(expected)]
     assert (f"*{messages.NOT_FOUND}*" in shown) == expected.abstained
 
 
@@ -173,11 +171,11 @@ def test_a_question_the_documents_do_not_answer_gets_not_found_and_closest_match
     slack.ask("What is the boiling point of mercury?", "off-topic")
 
     (sent,) = slack.fake.wait_calls("response_url", target="off-topic")
-    shown = texts(sent.data["blocks"])
-    assert f"*{messages.NOT_FOUND}*" in shown
-    closest = shown.index(escape(messages.CLOSEST_HEADER))
-    assert [t for t in shown if t.startswith(">")]  # the closest passages ...
-    assert all(shown.index(t) > closest for t in shown if t.startswith(">"))  # ... under the label
+    blocks = sent.data["blocks"]
+    assert f"*{messages.NOT_FOUND}*" in texts(blocks)
+    label = next(i for i, b in enumerate(blocks) if escape(messages.CLOSEST_HEADER) in texts([b]))
+    passages = [i for i, b in enumerate(blocks) if quoted([b])]
+    assert passages and min(passages) > label  # the closest passages, under the label
 
 
 def test_ask_without_a_question_or_with_help_shows_the_help(slack: Running) -> None:
@@ -350,10 +348,22 @@ def test_corpus_text_and_questions_cannot_ping_or_forge_links(tmp_path: Path) ->
             running.ask("Did &lt;!channel&gt; &amp; &lt;@U123&gt; vote?", "ask")
             (sent,) = fake.wait_calls("response_url", target="ask")
 
-    shown = "\n".join([sent.data["text"], *texts(sent.data["blocks"])])
+    # mrkdwn (the question, the citation, the notification text) is escaped ...
+    mrkdwn = [b for b in sent.data["blocks"] if b["type"] != "rich_text"]
+    shown = "\n".join([sent.data["text"], *texts(mrkdwn)])
     for markup in ("<!channel>", "<@U123>", "<http://evil.example", "<b>", " & "):
         assert markup not in shown
     assert "&lt;!channel&gt;" in shown and "&amp;" in shown and "&lt;@U123&gt;" in shown
+    # ... and the quote is rich text, which Slack shows as written: mentions and links
+    # there are elements of their own, never read out of a text element.
+    assert quoted(sent.data["blocks"]) == [hostile]
+    assert {
+        p["type"]
+        for b in sent.data["blocks"]
+        if b["type"] == "rich_text"
+        for q in b["elements"]
+        for p in q["elements"]
+    } == {"text"}
 
 
 class GatedService:

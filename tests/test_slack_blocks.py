@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fake_slack import texts
+from fake_slack import quoted, texts
 
 from bot import messages
 from bot.adapters.slack_blocks import (
@@ -41,9 +41,9 @@ def test_long_quotes_and_many_quotes_stay_within_slack_limits() -> None:
         # The buttons survive the cut.
         assert blocks[-1]["type"] == "actions"
 
-    long_quote_section = answer_blocks(answered(quote(huge)), shareable=False)[1]["text"]["text"]
-    assert long_quote_section.startswith(">Council &amp; &lt;mayor&gt;")
-    assert long_quote_section.endswith("…")
+    (long_quote,) = quoted(answer_blocks(answered(quote(huge)), shareable=False))
+    assert long_quote.startswith("Council & <mayor> Council")
+    assert long_quote.endswith("…")
 
 
 def test_abstention_says_not_found_and_labels_the_closest_passages() -> None:
@@ -60,7 +60,7 @@ def test_abstention_says_not_found_and_labels_the_closest_passages() -> None:
 
     not_found = shown.index(f"*{messages.NOT_FOUND}*")
     closest = shown.index(escape(messages.CLOSEST_HEADER))
-    passage = shown.index(">The ordinance passed in a 10-0 vote.")
+    passage = shown.index("The ordinance passed in a 10-0 vote.")
     assert not_found < closest < passage
     assert "Confidence: not found" in shown
 
@@ -89,6 +89,17 @@ def test_private_answers_offer_sharing_and_shared_ones_name_who_shared() -> None
     assert ACTION_SHARE in str(private[-1]) and ACTION_SHARE not in str(public[-1])
     assert messages.SLACK_SHARED_BY.format(user="<@U0123ABC>") in texts(public)
     assert not any("<!channel" in t for t in texts(forged))
+
+
+def test_quotes_are_shown_as_written_not_as_mrkdwn() -> None:
+    text = "Run `deploy_prod` *twice* ~now~ & <!channel> :fire: > done."
+    blocks = answer_blocks(answered(quote(text)), shareable=False)
+
+    assert quoted(blocks) == [text]
+    # Only as rich text, where Slack reads no markup: nothing in it pings or formats.
+    assert not any(
+        "deploy_prod" in t for t in texts([b for b in blocks if b["type"] != "rich_text"])
+    )
 
 
 def test_escaping_round_trips_what_slack_escaped() -> None:

@@ -1,15 +1,17 @@
 """Block Kit rendering of answers for Slack.
 
-Everything that reaches Slack as ``mrkdwn`` passes through :func:`escape`, so
-text from the corpus or from a question can neither ping ``@channel`` nor
-forge a link. Slack's limits are enforced here: a section's text is at most
-3,000 characters and a message has at most 50 blocks.
+Quotes are ``rich_text`` blocks: Slack shows their text as written, where
+``mrkdwn`` would read a document's ``*``, ``_``, ``~`` and backticks as
+formatting and has no way to escape them. Everything else that reaches Slack
+as ``mrkdwn`` passes through :func:`escape`, so text from the corpus or from a
+question can neither ping ``@channel`` nor forge a link. Slack's limits are
+enforced here: a section's text is at most 3,000 characters (quotes are held
+to the same) and a message has at most 50 blocks.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from bot import messages, render
@@ -41,44 +43,40 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def fit(text: str, limit: int, rendered: Callable[[str], str] = escape) -> str:
-    """``rendered(cut)`` for the longest word-boundary cut of ``text`` that stays within ``limit``.
+def fit(text: str, limit: int) -> str:
+    """The escaped form of the longest word-boundary cut of ``text`` that stays within ``limit``.
 
     Escaping can make text longer, so the cut is found by shrinking the
-    budget until the rendered form fits; the loop ends because the budget
+    budget until the escaped form fits; the loop ends because the budget
     strictly decreases and an empty cut always fits.
     """
     budget = len(text)
     while True:
-        out = rendered(render.truncate(text, budget))
+        out = escape(render.truncate(text, budget))
         excess = len(out) - limit
         if excess <= 0 or budget <= 0:
             return out
-        # One source character renders as at most six ("&amp;" or ">" plus a newline).
-        budget -= max(1, excess // 6)
+        # One source character escapes to at most five ("&amp;").
+        budget -= max(1, excess // 5)
 
 
-def blockquote(text: str) -> str:
-    """``text`` as an escaped mrkdwn block quote: every line starts with ``>``."""
-    return "\n".join(">" + escape(line) for line in text.splitlines() or [""])
+def quote_block(quote: Quote, limit: int = SECTION_LIMIT) -> Block:
+    """``quote`` as a ``rich_text`` block quote, its marked phrase in bold when the cut holds it.
 
-
-def marked_blockquote(quote: Quote) -> Callable[[str], str]:
-    """Like :func:`blockquote`, with the quote's marked phrase in bold when the cut holds it.
-
-    Each part is escaped on its own, so the ``*`` pair never splits an ``&amp;``;
-    a phrase holding a line break or a ``*`` of its own is left plain.
+    Rich text is shown as written, so the quote needs no escaping: its text,
+    or a word-boundary cut of at most ``limit`` characters, is sent verbatim.
     """
-
-    def rendered(cut: str) -> str:
-        parts = render.marked(quote, cut)
-        if parts is None or "\n" in parts[1] or "*" in parts[1]:
-            return blockquote(cut)
-        before, phrase, after = (escape(p) for p in parts)
-        text = f"{before}*{phrase}*{after}"
-        return "\n".join(">" + line for line in text.splitlines() or [""])
-
-    return rendered
+    cut = render.truncate(quote.text, limit)
+    parts = render.marked(quote, cut)
+    if parts is None:
+        elements: list[Block] = [{"type": "text", "text": cut}]
+    else:
+        before, phrase, after = parts
+        elements = [{"type": "text", "text": before}] if before else []
+        elements.append({"type": "text", "text": phrase, "style": {"bold": True}})
+        if after:
+            elements.append({"type": "text", "text": after})
+    return {"type": "rich_text", "elements": [{"type": "rich_text_quote", "elements": elements}]}
 
 
 def citation(quote: Quote, number: int) -> str:
@@ -139,7 +137,7 @@ def answer_blocks(answer: Answer, *, shareable: bool, shared_by: str = "") -> li
     body: list[Block] = []
     room = MAX_BLOCKS - len(head) - len(tail)
     for number, quote in enumerate(render.shown_quotes(answer)[: room // 2], start=1):
-        body.append(_section(fit(quote.text, SECTION_LIMIT, marked_blockquote(quote))))
+        body.append(quote_block(quote))
         body.append(_context(citation(quote, number)))
     return head + body + tail
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import messages
+from bot import messages, render
 from bot.collections import Collection, CollectionConfig, CollectionServices
 from bot.errors import CollectionError
 from index import store
@@ -46,7 +46,7 @@ class Added:
 
     def reply(self) -> str:
         template = messages.DOCUMENT_REPLACED if self.replaced else messages.DOCUMENT_ADDED
-        return template.format(**self.__dict__)
+        return template.format(**dict(self.__dict__, paragraphs=render.paragraphs(self.paragraphs)))
 
 
 @dataclass(frozen=True)

@@ -153,12 +153,12 @@ TERMINAL_COLLECTION_HELP = "  /collection [NAME]  show which collection answers,
 
 # Documents added and removed from chat
 DOCUMENT_ADDED = (
-    "Added {document} to the collection {collection}: “{title}”, {paragraphs} paragraph(s). "
+    "Added {document} to the collection {collection}: “{title}”, {paragraphs}. "
     "Questions are answered from it now."
 )
 DOCUMENT_REPLACED = (
     "Replaced {document} in the collection {collection} (a document of that name was there): "
-    "“{title}”, {paragraphs} paragraph(s). Questions are answered from it now."
+    "“{title}”, {paragraphs}. Questions are answered from it now."
 )
 DOCUMENT_REMOVED = "Removed {document} (“{title}”) from the collection {collection}."
 ADD_HIDDEN = "{name}: names starting with a dot are not added; nothing was added."

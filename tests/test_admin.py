@@ -193,7 +193,7 @@ def test_discord_admins_add_and_remove_documents_others_are_refused(services, se
         )
         fake.wait_for(lambda: added.answered)
         reply = shown(added.original)
-        assert "Added parking.md to the collection hr: “Parking rules”, 2 paragraph(s)" in reply
+        assert "Added parking.md to the collection hr: “Parking rules”, 2 paragraphs" in reply
         assert listing(hr_folder) == ["leave.md", "parking.md"]
 
         asked = fake.run_command("ask", {"question": PARKING_QUESTION}, channel_id=HR_DISCORD)

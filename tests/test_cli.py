@@ -201,11 +201,11 @@ def test_onnx_and_torch_give_the_same_vectors(tmp_path):
 def test_questions_worded_by_readers_are_answered_or_declined(built):
     """Readers who have not seen the article paraphrase it and type as in chat.
 
-    Measured level, kept from sliding back: 23 of the 36 questions the article
+    Measured level, kept from sliding back: 25 of the 36 questions the article
     answers get the answer within the first three quotes of an answer, and
     every question about something else is declined. Short of the goal (all 36,
     and the five on-topic questions the article does not answer declined too;
-    today one of them is): the README says so.
+    today two of them are): the README says so.
     """
     cases = json.loads((ROOT / "tests" / "data" / "denver_questions.json").read_text())
     cases = cases["questions"]
@@ -226,7 +226,7 @@ def test_questions_worded_by_readers_are_answered_or_declined(built):
         elif not case["on_topic"]:
             assert answer["abstained"], f"answered an off-topic question: {case['question']!r}"
     answerable = sum(1 for c in cases if c["answers"])
-    assert answered_right >= 23, f"{answered_right}/{answerable}; missed: {missed}"
+    assert answered_right >= 25, f"{answered_right}/{answerable}; missed: {missed}"
 
 
 # --------------------------------------------------------------------------- a running bot

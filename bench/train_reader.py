@@ -38,6 +38,7 @@ from index.text import stems
 
 MAX_LENGTH = 128
 NOISE_SEED = 2  # tuning uses 1 and the evaluation 0
+CHAT_TYPED = 0.3  # share of questions typed the way people chat
 SHARED_DROPPED = 0.3  # share of questions that lose words shared with their answer
 OWN_NEGATIVES = 3  # per question: other sentences of its paragraph, at random
 OTHER_NEGATIVES = 1  # per question: sentences of other paragraphs sharing most words
@@ -91,9 +92,9 @@ def pairs(squad: Path, v2: Path | None, articles: tuple[int, int], seed: int) ->
             positive = [s for s in own if any(a in s for a in q.answers)]
             roll = rng.random()
             asked = q.question
-            if roll < 0.3:
+            if roll < CHAT_TYPED:
                 asked = chat_noise(q.question, noise)
-            elif roll < 0.3 + SHARED_DROPPED and positive:
+            elif roll < CHAT_TYPED + SHARED_DROPPED and positive:
                 asked = without_shared_words(q.question, positive[0], rng)
             text = search_text(asked)
             negative = [s for s in own if s not in positive]

@@ -68,10 +68,9 @@ def without_shared_words(question: str, answer: str, rng: random.Random) -> str:
     """
     shared = set(stems(answer))
     tokens = question.split(" ")
-    droppable = [
-        i for i, t in enumerate(tokens) if (st := stems(t)) and len(st) == 1 and st[0] in shared
-    ]
-    content = sum(1 for t in tokens if stems(t))
+    token_stems = [stems(t) for t in tokens]
+    droppable = [i for i, st in enumerate(token_stems) if len(st) == 1 and st[0] in shared]
+    content = sum(1 for st in token_stems if st)
     dropped = {i for i in droppable if rng.random() < 0.5}
     if not dropped or len(dropped) >= content:
         return question

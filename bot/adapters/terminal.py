@@ -62,18 +62,11 @@ def print_answer(answer: Answer, console: Any = None) -> None:
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
         parts = render.marked(quote, quote.text)
-        if parts is None:
-            text = Text.assemble("“", neutralise(quote.text), "”", style=style)
-        else:
+        body: list[Any] = [neutralise(quote.text)]
+        if parts is not None:
             before, phrase, after = parts
-            text = Text.assemble(
-                "“",
-                neutralise(before),
-                (neutralise(phrase), "bold reverse"),
-                neutralise(after),
-                "”",
-                style=style,
-            )
+            body = [neutralise(before), (neutralise(phrase), "bold reverse"), neutralise(after)]
+        text = Text.assemble("“", *body, "”", style=style)
         console.print(Padding(text, (0, 0, 0, 2), expand=False))
         link = f" <{quote.source}>" if quote.source else ""
         _say(console, f"  [{n}] {render.citation(quote)}{link}", "cyan")

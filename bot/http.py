@@ -120,7 +120,8 @@ class HttpServer:
     def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Stop accepting, let requests in progress finish (up to ``grace`` s), close all."""
         server = self._server
-        if self._thread is None or not self._thread.is_alive():
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             server.task_dispatcher.shutdown(cancel_pending=False, timeout=grace)
             return
         closed = threading.Event()
@@ -131,21 +132,52 @@ class HttpServer:
             server.socket.close()
             closed.set()
 
-        server.trigger.pull_trigger(stop_listening)
-        closed.wait(5)
+        if _on_loop(server, stop_listening):
+            closed.wait(5)
+        else:  # closed below, once the loop has ended
+            server.accepting = False
+            server.del_channel()
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and _busy(server):
             time.sleep(0.05)
 
         def close_all() -> None:
-            for channel in list(server._map.values()):
-                if channel is not server.trigger:
-                    channel.handle_close()
+            for channel in _channels(server):
+                channel.handle_close()
             server.trigger.close()
 
-        server.trigger.pull_trigger(close_all)
-        self._thread.join(5)
+        if not _on_loop(server, close_all):
+            # The loop cannot be woken any more. Connections are taken off its map
+            # first (it ends once the map is empty) and closed after it has ended,
+            # so it never waits on a socket closed under it.
+            channels = _channels(server)
+            for channel in channels:
+                channel.del_channel()
+            thread.join(5)
+            for channel in channels:
+                channel.handle_close()
+        thread.join(5)
+        server.socket.close()  # already closed unless the loop could not be woken
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)
+
+
+def _on_loop(server: Any, thunk: Any) -> bool:
+    """Run ``thunk`` on the server's loop thread; False when its trigger is already closed."""
+    trigger = server.trigger
+    if trigger._closed:  # its descriptor number may belong to another file by now
+        return False
+    try:
+        trigger.pull_trigger(thunk)
+    except OSError:
+        with trigger.lock:  # it will never run: do not leave it queued
+            trigger.thunks.clear()
+        return False
+    return True
+
+
+def _channels(server: Any) -> list[Any]:
+    """The server's open connections (everything its loop watches but the trigger)."""
+    return [c for c in list(server._map.values()) if c is not server.trigger]
 
 
 def _busy(server: Any) -> bool:

@@ -102,6 +102,16 @@ def test_quotes_are_shown_as_written_not_as_mrkdwn() -> None:
     )
 
 
+def test_the_question_is_shown_as_typed() -> None:
+    typed = "what does *draft* mean for `deploy_prod` & <!here>?"
+    blocks = answer_blocks(answered(quote("One."), question=typed), shareable=False)
+
+    header = blocks[0]["elements"][0]["elements"]
+    assert header == [{"type": "text", "text": typed, "style": {"bold": True}}]
+    assert quoted(blocks) == ["One."]  # the question is not taken for a quote
+    assert not any("draft" in t for t in texts([b for b in blocks if b["type"] != "rich_text"]))
+
+
 def test_escaping_round_trips_what_slack_escaped() -> None:
     typed = "a < b && c > <@U1>"
     assert escape(typed) == "a &lt; b &amp;&amp; c &gt; &lt;@U1&gt;"

@@ -1,11 +1,12 @@
 """Block Kit rendering of answers for Slack.
 
-Quotes are ``rich_text`` blocks: Slack shows their text as written, where
-``mrkdwn`` would read a document's ``*``, ``_``, ``~`` and backticks as
-formatting and has no way to escape them. Everything else that reaches Slack
-as ``mrkdwn`` passes through :func:`escape`, so text from the corpus or from a
-question can neither ping ``@channel`` nor forge a link. Slack's limits are
-enforced here: a section's text is at most 3,000 characters (quotes are held
+Quotes and the question asked are ``rich_text`` blocks: Slack shows their
+text as written, where ``mrkdwn`` would read a document's (or a user's) ``*``,
+``_``, ``~`` and backticks as formatting and has no way to escape them.
+Everything else that reaches Slack as ``mrkdwn`` (titles, notices) passes
+through :func:`escape`, so text from the corpus or from a user can neither
+ping ``@channel`` nor forge a link. Slack's limits are enforced here: a
+section's text is at most 3,000 characters (quotes and the question are held
 to the same) and a message has at most 50 blocks.
 """
 
@@ -79,6 +80,12 @@ def quote_block(quote: Quote, limit: int = SECTION_LIMIT) -> Block:
     return {"type": "rich_text", "elements": [{"type": "rich_text_quote", "elements": elements}]}
 
 
+def question_block(question: str, limit: int = SECTION_LIMIT) -> Block:
+    """The question as typed, in bold rich text (its own ``*`` or backticks format nothing)."""
+    bold = {"type": "text", "text": render.truncate(question, limit), "style": {"bold": True}}
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [bold]}]}
+
+
 def citation(quote: Quote, number: int) -> str:
     """``*[1]* Title, ¶ 2``, the title linked to the document when it has a web address."""
     title = escape(render.truncate(quote.title, TITLE_LIMIT))
@@ -113,7 +120,7 @@ def answer_blocks(answer: Answer, *, shareable: bool, shared_by: str = "") -> li
     ``shareable`` adds the "Share in channel" button (ephemeral answers);
     ``shared_by`` is the Slack user id of whoever shared it publicly.
     """
-    head: list[Block] = [_section("*" + fit(answer.question, SECTION_LIMIT - 2) + "*")]
+    head: list[Block] = [question_block(answer.question)]
     if shared_by and _USER_ID.fullmatch(shared_by):
         head.append(_context(messages.SLACK_SHARED_BY.format(user=f"<@{shared_by}>")))
     if answer.truncated:

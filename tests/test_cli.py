@@ -330,6 +330,17 @@ def test_verbose_index_logs_each_stage_when_not_on_a_terminal(built, tmp_path):
         assert line in result.stderr
 
 
+def read_some(fd: int) -> bytes | None:
+    """What the terminal printed within a second (maybe nothing); None once it has closed."""
+    ready, _, _ = select.select([fd], [], [], 1)
+    if not ready:
+        return b""
+    try:
+        return os.read(fd, 4096) or None
+    except OSError:
+        return None
+
+
 def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[int, str]:
     """Run ``argv`` on a pseudo-terminal, press ``keys`` at its first prompt; (status, output)."""
     pid, fd = pty.fork()
@@ -338,20 +349,17 @@ def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[in
         # As in an interactive shell, even when the tests run in the background
         # (where SIGINT is ignored, and an ignored signal is inherited).
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.execvpe(argv[0], argv, env)
+        # A program still running at the end is sent SIGABRT: every thread's stack is
+        # printed to the terminal, so a failure shows where it hung.
+        os.execvpe(argv[0], argv, {**env, "PYTHONFAULTHANDLER": "1"})
     output = b""
-    deadline = time.monotonic() + 120
     pressed = False
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the terminal closed: the program ended
-                break
-            if not chunk:
-                break
-            output += chunk
+        chunk = read_some(fd)
+        if chunk is None:  # the terminal closed: the program ended
+            break
+        output += chunk
         if not pressed and b"> " in output:
             os.write(fd, keys)
             pressed = True
@@ -361,6 +369,10 @@ def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[in
         time.sleep(0.1)
         ended, status = os.waitpid(pid, os.WNOHANG)
     if not ended:
+        os.kill(pid, signal.SIGABRT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (chunk := read_some(fd)) is not None:
+            output += chunk
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     os.close(fd)

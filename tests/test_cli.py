@@ -369,7 +369,7 @@ def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[in
         time.sleep(0.1)
         ended, status = os.waitpid(pid, os.WNOHANG)
     if not ended:
-        os.kill(pid, signal.SIGABRT)
+        os.killpg(pid, signal.SIGABRT)  # the program and any it started (make's quotebot)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and (chunk := read_some(fd)) is not None:
             output += chunk

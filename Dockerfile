@@ -12,12 +12,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     QUOTEBOT_INDEX_DIR=/data/index
 
 WORKDIR /app
-# The CPU build of torch goes in first, so nothing later pulls a CUDA build.
-RUN pip install --no-cache-dir torch==2.13.0
-COPY pyproject.toml README.md ./
+# The CPU build of torch goes in first, so nothing later pulls a CUDA build;
+# constraints.txt pins the rest to the set `make setup` installs.
+RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY index ./index
-RUN pip install --no-cache-dir . && useradd --system --uid 10001 quotebot \
+RUN pip install --no-cache-dir -c constraints.txt . && useradd --system --uid 10001 quotebot \
     && mkdir -p /data/index && chown -R quotebot /data
 COPY --chown=quotebot corpus /data/corpus
 

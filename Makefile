@@ -8,20 +8,30 @@ BENCH_STAMP := $(VENV)/.installed-bench
 SQUAD ?= ../shared/squad/squad_v1.1_dev.json
 SQUAD_V2 ?= ../shared/squad/squad_v2.0_dev.json
 
-.PHONY: setup run test lint bench eval tune reader clean
+.PHONY: setup run test lint bench eval tune reader lock clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to a set known to install together: without
+# it pip's resolver can spend most of an hour backtracking through new releases.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# The CPU build of torch goes in first, so nothing later pulls a CUDA build.
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,bench]'
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
+
+# Re-pins constraints.txt after a change to the dependencies in pyproject.toml.
+# uv resolves in seconds; the CPU build of torch is found among /opt/wheels.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 \
+		--find-links /opt/wheels --no-header --no-annotate -o constraints.txt
 
 run: $(STAMP)
 	$(BIN)/quotebot run

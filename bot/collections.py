@@ -283,8 +283,8 @@ class CollectionServices:
 
     # The service interface, for the active collection.
 
-    def ask(self, question: str) -> Any:
-        return self.services[self.active].ask(question)
+    def ask(self, question: str, previous: Any = None) -> Any:
+        return self.services[self.active].ask(question, previous)
 
     def sources(self) -> Any:
         return self.services[self.active].sources()

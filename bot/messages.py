@@ -21,8 +21,25 @@ HELP = (
     "  /ask <question>  ask a question, e.g. /ask How did the council vote?\n"
     "  /sources         list the documents I quote from\n"
     "  /help            show this message\n"
+    "Reply to one of my answers, or /ask in a thread, to follow up on it. Admins add "
+    "and remove documents with /add and /remove.\n"
     "When the documents do not answer, I say so and show the closest passages, "
     "marked as such."
+)
+
+TERMINAL_HELP = (
+    "I answer questions about the documents in my corpus by quoting the passages "
+    "that answer them, each cited to its document and paragraph. I never make up "
+    "text: every quote is copied verbatim from a source.\n"
+    "Commands:\n"
+    "  /ask <question>     ask a question; a line without a command asks it too\n"
+    "  /sources            list the documents I quote from\n"
+    "  /collection [NAME]  show which collection answers, or switch to NAME\n"
+    "  /help               show this message\n"
+    "  /quit               leave (or Ctrl-D, Ctrl-C)\n"
+    'A short question that refers back ("what did he say?") follows up on the one '
+    "before. When the documents do not answer, I say so and show the closest "
+    "passages, marked as such."
 )
 
 CONFIDENCE = "Confidence: {label}"
@@ -149,7 +166,6 @@ COLLECTION_EMPTY = "The collection {name} has no documents yet."
 COLLECTION_ACTIVE = "Answering from the collection {name} (collections: {known})."
 COLLECTION_INDEXED = "{name}: {summary}"
 COLLECTION_NOTHING_TO_INDEX = "{name}: no documents in {folder}; nothing to index."
-TERMINAL_COLLECTION_HELP = "  /collection [NAME]  show which collection answers, or switch to NAME"
 
 # Documents added and removed from chat
 DOCUMENT_ADDED = (

@@ -7,6 +7,7 @@ two-turn conversations: the second question alone does not say what it is about.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from fake_slack import (
     signed_post,
     texts,
 )
+from rich.console import Console
 from test_discord_e2e import (
     ask,
     first_quote,
@@ -40,6 +42,7 @@ from test_discord_e2e import (
 from bot import followup, messages
 from bot.adapters.slack_blocks import escape
 from bot.adapters.slack_bot import SlackBot
+from bot.adapters.terminal import chat
 from bot.app import build_service
 from bot.config import Settings
 from bot.followup import Turn
@@ -155,6 +158,33 @@ def test_a_question_with_its_own_subject_is_answered_as_if_asked_alone(
 
 
 # -- the store: the last answer of each thread ----------------------------------------------
+
+
+class Recording:
+    """The service as the terminal chat sees it, keeping every answer it gave."""
+
+    def __init__(self, service: QuoteService) -> None:
+        self.service = service
+        self.answers: list[Any] = []
+
+    def ask(self, question: str, previous: Turn | None = None) -> Any:
+        self.answers.append(self.service.ask(question, previous))
+        return self.answers[-1]
+
+
+@pytest.mark.model
+def test_the_terminal_chat_answers_a_follow_up_with_the_line_before(
+    real_service: QuoteService,
+) -> None:
+    console = Console(file=io.StringIO(), width=200)
+    after, alone = Recording(real_service), Recording(real_service)
+    chat(after, stdin=io.StringIO(f"{SESSIONS}\n{WHEN}\n"), console=console)
+    chat(alone, stdin=io.StringIO(f"{WHEN}\n"), console=console)
+
+    assert not after.answers[-1].abstained
+    assert IN_JULY in after.answers[-1].quotes[0].text
+    assert after.answers[-1].question == WHEN  # shown as typed
+    assert alone.answers[-1].abstained  # the line before is what makes the difference
 
 
 def an_answer(service: QuoteService, question: str) -> Any:

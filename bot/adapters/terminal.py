@@ -10,6 +10,7 @@ from typing import Any
 from bot import messages, render
 from bot.answers import Answer, SourceInfo
 from bot.errors import QuotebotError
+from bot.followup import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def _chat(service: Any, stdin: Any, console: Any) -> None:
                 "\nType a question, /help, or /quit.",
             )
         )
+    previous: Turn | None = None
     while True:
         if interactive:
             try:
@@ -139,16 +141,20 @@ def _chat(service: Any, stdin: Any, console: Any) -> None:
             break
         try:
             if command == "/ask":
-                print_answer(service.ask(rest), console)
+                # As in a thread: a question that refers back follows up on the last
+                # one answered (a declined question is no context).
+                answer = service.ask(rest, previous)
+                previous = previous if answer.abstained else Turn.of(answer)
+                print_answer(answer, console)
             elif command == "/sources":
                 _say(console, render.sources_text(service.sources()))
             elif command == "/help":
-                _say(console, messages.HELP)
-                _say(console, messages.TERMINAL_COLLECTION_HELP)
+                _say(console, messages.TERMINAL_HELP)
             elif command == "/collection":
                 from bot.collections import switch
 
                 _say(console, switch(service, rest))
+                previous = None  # another collection: a new conversation
             else:
                 _say(console, f"Unknown command {command}. {messages.UNKNOWN_COMMAND}")
         except QuotebotError as exc:

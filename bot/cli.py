@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
         "--v2", type=Path, help="SQuAD v2.0 dev file: its unanswerable questions as negatives"
     )
     p.add_argument("--answer-rate", type=float, default=0.982, help="in-article answer target")
+    p.add_argument(
+        "--unseen",
+        metavar="A:B",
+        help="articles the sentence reader was not trained on: its weight and the "
+        "confidence are fitted on these alone",
+    )
     return parser
 
 
@@ -527,6 +533,9 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     from index.embedder import SentenceTransformerEmbedder
 
     a, b = _range(args.articles)
+    unseen = _range(args.unseen, "--unseen") if args.unseen else None
+    if unseen and not a <= unseen[0] < unseen[1] <= b:
+        raise QuotebotError(f"--unseen {args.unseen} must lie within --articles {args.articles}.")
     # Tuning is iterative: keep the split's embeddings so a rerun skips the model.
     cache = settings.index_dir.parent / "tune-cache"
     result = tune(
@@ -535,19 +544,20 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         CachedEmbedder(SentenceTransformerEmbedder(settings.model), cache),
         v2_path=args.v2,
         answer_rate=args.answer_rate,
+        unseen=unseen,
         progress=_notice,
     )
     print(json.dumps(result, indent=2))
     return 0
 
 
-def _range(text: str) -> tuple[int, int]:
+def _range(text: str, flag: str = "--articles") -> tuple[int, int]:
     try:
         a, b = (int(x) for x in text.split(":"))
     except ValueError:
-        raise QuotebotError(f"--articles takes A:B, like 24:48, not {text!r}.") from None
+        raise QuotebotError(f"{flag} takes A:B, like 24:48, not {text!r}.") from None
     if not 0 <= a < b:
-        raise QuotebotError(f"--articles needs 0 <= A < B, got {text!r}.")
+        raise QuotebotError(f"{flag} needs 0 <= A < B, got {text!r}.")
     return a, b
 
 

@@ -78,6 +78,7 @@ class Asked:
     service: Any
     vector: np.ndarray
     whole: bool  # asked of the whole article (not of a stretch of it)
+    article: int = 0  # its article's number in the SQuAD file
     features: np.ndarray | None = None  # candidate features, rows aligned with labels
     labels: np.ndarray | None = None  # candidate holds a gold answer
 
@@ -120,7 +121,7 @@ def collect(
             prepared = [searcher.prepare(text).text for _, text, _ in batch]
             vectors = embedder.encode(prepared)
             for (kind, text, answers), v in zip(batch, vectors, strict=True):
-                out.append(Asked(kind, text, answers, service, v, whole))
+                out.append(Asked(kind, text, answers, service, v, whole, articles[0] + i))
     return out
 
 
@@ -278,10 +279,21 @@ def tune(
     *,
     v2_path: Path | str | None = None,
     answer_rate: float = 0.982,
+    unseen: tuple[int, int] | None = None,
     out: Path = RANKER_FILE,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """Fit the three models on ``articles`` and write them to ``out``.
+
+    ``unseen``: the articles the sentence reader was not trained on. The reader
+    scores its own training questions more surely than any it meets later, so
+    where it is given, the reader's weight and the confidence are fitted on
+    those articles alone; the ranker and the abstention model still use all.
+    """
     asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
+    fresh = np.array(
+        [unseen is None or unseen[0] <= a.article < unseen[1] for a in asked], dtype=bool
+    )
     if progress:
         progress("fitting the ranker")
     candidate_labels(asked)
@@ -293,7 +305,10 @@ def tune(
     if progress:
         progress("weighing the reader")
     plain = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0)
-    reader_weight, read_before, read_after = fit_reader_weight(ranked, plain)
+    reader_weight, read_before, read_after = fit_reader_weight(
+        [a for a, f in zip(asked, fresh, strict=True) if f and a.kind in ("answerable", "noisy")],
+        plain,
+    )
 
     if progress:
         progress("fitting the abstention model and the confidence")
@@ -314,7 +329,7 @@ def tune(
 
     # The confidence: fitted on the pool the evaluation mixes (questions as written,
     # other articles' questions, unanswerable ones), on every corpus size.
-    pool = np.isin(kinds, ("answerable", "off_article", "unanswerable"))
+    pool = np.isin(kinds, ("answerable", "off_article", "unanswerable")) & fresh
     sizes = [len(a.service.index) for a in asked]
     cx = np.array(
         [confidence_features(f, float(zi), n) for f, zi, n in zip(x, z, sizes, strict=True)]
@@ -336,5 +351,6 @@ def tune(
         **{k: v for k, v in chosen.items() if k != "share"},
         "threshold": threshold,
         "confidence_ece": calibration_error(conf, cy)[0],
+        "confidence_pool": int(pool.sum()),
         "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},
     }

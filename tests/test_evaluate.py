@@ -101,3 +101,13 @@ def test_unreadable_squad_file_is_a_clear_error(tmp_path, capsys):
         load_squad(bad)
     assert main(["eval", str(bad), "--articles", "nonsense"]) == 2
     assert "--articles takes A:B" in capsys.readouterr().err
+
+
+def test_tune_refuses_unseen_articles_outside_the_tuning_split(tmp_path, capsys):
+    squad = tmp_path / "squad.json"
+    squad.write_text('{"data": []}')
+    assert main(["tune", str(squad), "--articles", "0:24", "--unseen", "20:30"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--unseen 20:30 must lie within --articles 0:24" in err
+    assert main(["tune", str(squad), "--unseen", "x"]) == 2
+    assert "--unseen takes A:B" in capsys.readouterr().err

@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         help="articles the sentence reader was not trained on: its weight and the "
         "confidence are fitted on these alone",
     )
+    p.add_argument(
+        "--read",
+        type=int,
+        metavar="N",
+        help="best candidates the sentence reader reads per question (default 4)",
+    )
     return parser
 
 
@@ -536,6 +542,11 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     unseen = _range(args.unseen, "--unseen") if args.unseen else None
     if unseen and not a <= unseen[0] < unseen[1] <= b:
         raise QuotebotError(f"--unseen {args.unseen} must lie within --articles {args.articles}.")
+    from index.search import READ
+
+    read = READ if args.read is None else args.read
+    if read < 1:
+        raise QuotebotError(f"--read takes a number of candidates >= 1, not {read}.")
     # Tuning is iterative: keep the split's embeddings so a rerun skips the model.
     cache = settings.index_dir.parent / "tune-cache"
     result = tune(
@@ -545,6 +556,7 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         v2_path=args.v2,
         answer_rate=args.answer_rate,
         unseen=unseen,
+        read=read,
         progress=_notice,
     )
     print(json.dumps(result, indent=2))

@@ -52,6 +52,7 @@ from index.search import (
     CONFIDENCE_FEATURES,
     FEATURES,
     RANKER_FILE,
+    READ,
     Ranker,
     Searcher,
     confidence_features,
@@ -280,6 +281,7 @@ def tune(
     v2_path: Path | str | None = None,
     answer_rate: float = 0.982,
     unseen: tuple[int, int] | None = None,
+    read: int = READ,
     out: Path = RANKER_FILE,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -289,6 +291,7 @@ def tune(
     scores its own training questions more surely than any it meets later, so
     where it is given, the reader's weight and the confidence are fitted on
     those articles alone; the ranker and the abstention model still use all.
+    ``read``: how many of the best candidates the reader reads, here and when serving.
     """
     asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
     fresh = np.array(
@@ -304,7 +307,7 @@ def tune(
 
     if progress:
         progress("weighing the reader")
-    plain = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0)
+    plain = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, read=read)
     reader_weight, read_before, read_after = fit_reader_weight(
         [a for a, f in zip(asked, fresh, strict=True) if f and a.kind in ("answerable", "noisy")],
         plain,
@@ -312,7 +315,9 @@ def tune(
 
     if progress:
         progress("fitting the abstention model and the confidence")
-    ranker = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, reader_weight=reader_weight)
+    ranker = Ranker(
+        w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, reader_weight=reader_weight, read=read
+    )
     feats, right = [], []
     for a in asked:
         a.service.searcher.ranker = ranker
@@ -336,7 +341,7 @@ def tune(
     )[pool]
     cy = np.array(right, dtype=float)[pool]
     cw, cb = fit_logistic(cx, cy, np.ones(len(cy)))
-    final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight)
+    final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight, read)
     out.write_text(json.dumps(final.to_dict(), indent=2) + "\n")
 
     conf = _sigmoid(cx @ cw + cb)

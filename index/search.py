@@ -30,7 +30,7 @@ from index.store import CorpusIndex
 from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
-READ = 4  # best candidates the reader reads, to re-order them and to judge the answer
+READ = 4  # best candidates the reader reads (unless the ranker file says otherwise)
 RANKER_FILE = Path(__file__).with_name("ranker.json")
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
@@ -159,8 +159,11 @@ class Ranker:
         default_factory=lambda: np.zeros(len(CONFIDENCE_FEATURES))
     )
     confidence_bias: float = 0.0
-    # How much the reader's logit counts against the ranker's score among the best READ.
+    # How much the reader's logit counts against the ranker's score among the best read.
     reader_weight: float = 0.0
+    # How many of the best candidates the reader reads, to re-order them and to judge
+    # the answer: the abstention and the confidence were fitted on that many.
+    read: int = READ
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -182,6 +185,7 @@ class Ranker:
             ),
             confidence_bias=float(data.get("confidence_bias", 0.0)),
             reader_weight=float(data.get("reader_weight", 0.0)),
+            read=max(1, int(data.get("read", READ))),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,6 +202,7 @@ class Ranker:
             },
             "confidence_bias": self.confidence_bias,
             "reader_weight": self.reader_weight,
+            "read": self.read,
         }
 
     def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
@@ -405,12 +410,12 @@ class Searcher:
         read = np.zeros(0)
         if self.reader is not None:
             # The reader re-orders the best few: its logit, weighted, joins their scores.
-            best = order[:READ]
+            best = order[: self.ranker.read]
             texts = [self.index.texts[int(candidates[i])] for i in best]
             read = self.reader.score(question, texts)
             scores = scores.copy()
             scores[best] += self.ranker.reader_weight * read
-            rest = order[READ:]
+            rest = order[self.ranker.read :]
             scores[rest] += self.ranker.reader_weight * float(read.min())  # keeps them below
             mine = np.argsort(-scores[best], kind="stable")
             order = np.concatenate([best[mine], rest])

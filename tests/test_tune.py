@@ -1,11 +1,16 @@
 """The abstention fit: v2.0's unanswerable questions join its negatives only as far
-as off-topic questions are still declined."""
+as off-topic questions are still declined. And the ranker file says how many
+candidates the sentence reader reads, the number everything was fitted with."""
 
 from __future__ import annotations
 
 import numpy as np
+from fakes import FakeEmbedder
 
+from bot.cli import main
 from bot.tune import fit_abstention
+from index.search import Ranker, Searcher
+from index.store import CorpusIndex
 
 
 def pool(unanswerable_centre: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -45,3 +50,35 @@ def test_unanswerable_questions_like_answerable_ones_are_not_fitted_at_off_topic
     _, _, _, chosen, table = fit_abstention(x, kinds, whole, answer_rate=0.98)
     assert chosen["off_article_abstention"] >= table[0]["off_article_abstention"] - 0.005
     assert chosen["answer_rate_noisy"] >= table[0]["answer_rate_noisy"] - 0.005
+
+
+class CountingReader:
+    """A sentence reader that scores every sentence alike and counts what it reads."""
+
+    def __init__(self) -> None:
+        self.read: list[int] = []
+
+    def score(self, question: str, sentences: list[str]) -> np.ndarray:
+        self.read.append(len(sentences))
+        return np.zeros(len(sentences))
+
+
+def test_the_reader_reads_as_many_candidates_as_the_ranker_was_fitted_with(
+    seed_index: CorpusIndex,
+) -> None:
+    shipped = Ranker.load()
+    assert Ranker.from_dict({k: v for k, v in shipped.to_dict().items() if k != "read"}).read == 4
+    fitted = Ranker.from_dict(dict(shipped.to_dict(), read=2))
+    assert fitted.read == 2
+    for ranker, expected in ((shipped, 4), (fitted, 2)):
+        reader = CountingReader()
+        searcher = Searcher(seed_index, FakeEmbedder(), ranker=ranker, reader=reader)
+        result = searcher.search("How much money would Denver lose?")
+        assert reader.read == [expected] and len(result.read) == expected
+
+
+def test_tune_refuses_a_reader_reading_no_candidates(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    squad = tmp_path / "squad.json"
+    squad.write_text('{"data": []}')
+    assert main(["tune", str(squad), "--read", "0"]) == 2
+    assert "--read takes a number of candidates >= 1, not 0" in capsys.readouterr().err

@@ -341,6 +341,23 @@ def read_some(fd: int) -> bytes | None:
         return None
 
 
+def reading_the_terminal(session: int, timeout: float) -> bool:
+    """Wait until a process of ``session`` is blocked reading its standard input."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (proc / "stat").read_text()
+                syscall = (proc / "syscall").read_text()
+            except OSError:  # ended meanwhile, or not ours to read
+                continue
+            state, _, _, sid = stat.rsplit(")", 1)[1].split()[:4]
+            if int(sid) == session and state == "S" and syscall.startswith("0 0x0 "):
+                return True  # read(0, …): waiting for a key
+        time.sleep(0.05)
+    return False
+
+
 def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[int, str]:
     """Run ``argv`` on a pseudo-terminal, press ``keys`` at its first prompt; (status, output)."""
     pid, fd = pty.fork()
@@ -361,6 +378,11 @@ def in_a_terminal(argv: list[str], env: dict[str, str], keys: bytes) -> tuple[in
             break
         output += chunk
         if not pressed and b"> " in output:
+            # As a person does: once the program waits for a key. A SIGINT that lands
+            # after the prompt is out but before input() reads is handled in C, yet
+            # the read then blocks until the next key (CPython checks for signals
+            # only when a read is interrupted); it took a busy machine to hit it.
+            reading_the_terminal(pid, timeout=30)
             os.write(fd, keys)
             pressed = True
     ended, status = os.waitpid(pid, os.WNOHANG)

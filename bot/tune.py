@@ -294,9 +294,10 @@ def tune(
     ``read``: how many of the best candidates the reader reads, here and when serving.
     """
     asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
-    fresh = np.array(
-        [unseen is None or unseen[0] <= a.article < unseen[1] for a in asked], dtype=bool
-    )
+
+    def fresh(a: Asked) -> bool:
+        return unseen is None or unseen[0] <= a.article < unseen[1]
+
     if progress:
         progress("fitting the ranker")
     candidate_labels(asked)
@@ -309,8 +310,7 @@ def tune(
         progress("weighing the reader")
     plain = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, read=read)
     reader_weight, read_before, read_after = fit_reader_weight(
-        [a for a, f in zip(asked, fresh, strict=True) if f and a.kind in ("answerable", "noisy")],
-        plain,
+        [a for a in ranked if fresh(a)], plain
     )
 
     if progress:
@@ -334,7 +334,8 @@ def tune(
 
     # The confidence: fitted on the pool the evaluation mixes (questions as written,
     # other articles' questions, unanswerable ones), on every corpus size.
-    pool = np.isin(kinds, ("answerable", "off_article", "unanswerable")) & fresh
+    pool = np.isin(kinds, ("answerable", "off_article", "unanswerable"))
+    pool &= np.array([fresh(a) for a in asked], dtype=bool)
     sizes = [len(a.service.index) for a in asked]
     cx = np.array(
         [confidence_features(f, float(zi), n) for f, zi, n in zip(x, z, sizes, strict=True)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -124,8 +125,6 @@ class SentenceTransformerEmbedder:
 
         Raises ModelError when the model has a shape the ONNX path cannot reproduce.
         """
-        from sentence_transformers import SentenceTransformer
-
         modules = [type(m).__name__ for m in self.model]
         if modules[:2] != ["Transformer", "Pooling"] or any(
             m not in ("Transformer", "Pooling", "Normalize") for m in modules
@@ -135,24 +134,51 @@ class SentenceTransformerEmbedder:
         if pooling not in ("mean", "cls"):
             raise ModelError(f"ONNX export supports mean or cls pooling, not {pooling}.")
         target.mkdir(parents=True, exist_ok=True)
+        import tempfile
         import warnings
 
+        import torch
         from transformers.utils import logging as hf_logging
 
-        with warnings.catch_warnings():
+        class TokenEmbeddings(torch.nn.Module):
+            """The transformer's last hidden states only (pooling is done in numpy)."""
+
+            def __init__(self, model: Any, names: list[str]) -> None:
+                super().__init__()
+                self.model, self.names = model, names
+
+            def forward(self, *inputs: Any) -> Any:
+                return self.model(**dict(zip(self.names, inputs, strict=True)))[0]
+
+        # torch's own exporter, not sentence-transformers' ONNX backend: that one opens
+        # an onnxruntime session of its own to check the file, which a process whose
+        # models share one thread pool (index/onnx.py) is not allowed to open.
+        tokenizer = self.model.tokenizer
+        sample = tokenizer(["a sentence to trace"], return_tensors="pt")
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+        module = TokenEmbeddings(self.model[0].auto_model, names).eval()
+        axes = {n: {0: "batch", 1: "tokens"} for n in names}
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
             # The exporter's deprecation and tracer notices say nothing the user can act on.
             warnings.simplefilter("ignore")
             hf_logging.set_verbosity_error()
-            onnx_model = SentenceTransformer(
-                self.path, device="cpu", backend="onnx", model_kwargs={"export": True}
-            )
-            onnx_model.save_pretrained(str(target / "st"))
-        found = sorted((target / "st").rglob("model.onnx"))
-        tokenizer = target / "st" / "tokenizer.json"
-        if not found or not tokenizer.exists():
-            raise ModelError("The ONNX export did not produce model.onnx and tokenizer.json.")
-        os.replace(found[0], target / "model.onnx")
-        os.replace(tokenizer, target / "tokenizer.json")
+            partial = target / "model.onnx.partial"
+            with torch.no_grad():
+                torch.onnx.export(
+                    module,
+                    tuple(sample[n] for n in names),
+                    str(partial),
+                    input_names=names,
+                    output_names=["token_embeddings"],
+                    dynamic_axes={**axes, "token_embeddings": {0: "batch", 1: "tokens"}},
+                    opset_version=17,
+                    dynamo=False,
+                )
+            tokenizer.save_pretrained(tmp)
+            if not (Path(tmp) / "tokenizer.json").exists():
+                raise ModelError("The model has no fast tokenizer (tokenizer.json) to export.")
+            os.replace(partial, target / "model.onnx")
+            shutil.copy(Path(tmp) / "tokenizer.json", target / "tokenizer.json")
         config = {
             "name": self.name,
             "dim": self.dim,
@@ -160,9 +186,6 @@ class SentenceTransformerEmbedder:
             "max_seq_length": int(self.model.max_seq_length or 256),
         }
         (target / "embedder.json").write_text(json.dumps(config, indent=2))
-        import shutil
-
-        shutil.rmtree(target / "st", ignore_errors=True)
 
 
 def _pooling_mode(module: Any) -> str:

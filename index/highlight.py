@@ -625,6 +625,8 @@ class Highlighter:
         that both the quote and its phrase are right to pass the threshold: a
         phrase read in a quote that is probably wrong is probably wrong too.
         """
+        if self.phrases is not None and quote_probability < self.threshold:
+            return None  # no phrase's probability can lift the product over the bar
         span, probability = self.score(question, text)
         if self.phrases is not None:
             probability *= quote_probability

@@ -179,6 +179,30 @@ def test_answering_never_imports_torch(built):
     assert result.stdout.strip() == "False False", result.stderr
 
 
+def test_a_process_that_has_answered_can_still_export_the_model(built, tmp_path):
+    """A running bot that indexes a fresh collection exports the model in-process,
+    after its readers are loaded; the thread pool they share must not refuse it."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder\n"
+        "from index.reader import default_reader\n"
+        "assert default_reader() is not None\n"
+        "SentenceTransformerEmbedder().export_onnx(Path(sys.argv[1]))\n"
+        "print(OnnxEmbedder(Path(sys.argv[1])).encode(['Who is the mayor?']).shape)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        env=built,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "(1, 384)"
+
+
 def test_onnx_and_torch_give_the_same_vectors(tmp_path):
     import numpy as np
 

@@ -46,7 +46,7 @@ from bot.evaluate import (
     off_article_questions,
     paragraph_groups,
 )
-from index.logistic import fit_logistic
+from index.logistic import fit_logistic, fit_monotone
 from index.search import (
     ABSTAIN_FEATURES,
     CONFIDENCE_FEATURES,
@@ -342,10 +342,25 @@ def tune(
     )[pool]
     cy = np.array(right, dtype=float)[pool]
     cw, cb = fit_logistic(cx, cy, np.ones(len(cy)))
-    final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight, read)
+    raw = _sigmoid(cx @ cw + cb)
+    # The logistic is calibrated over the whole pool, but not on whole articles and
+    # short stretches apart (their errors cancel in the mix): a monotone map for each.
+    pool_sizes = np.array(sizes)[pool]
+    small_sizes, whole_sizes = pool_sizes[~whole[pool]], pool_sizes[whole[pool]]
+    split = 0  # one map for every size, unless the pool has both
+    if len(small_sizes) and len(whole_sizes):
+        split = int(round(float(np.sqrt(small_sizes.max() * whole_sizes.min()))))
+    large = pool_sizes >= split
+    calibration: dict[str, Any] = {"split_sentences": split}
+    for name, part in (("small", ~large), ("large", large)):
+        xs, ys = fit_monotone(raw[part], cy[part]) if part.any() else ([0.0, 1.0], [0.0, 1.0])
+        calibration[name] = {"x": xs, "y": ys}
+    final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight, read, calibration)
     out.write_text(json.dumps(final.to_dict(), indent=2) + "\n")
 
-    conf = _sigmoid(cx @ cw + cb)
+    conf = np.array(
+        [final.calibrated(float(p), int(n)) for p, n in zip(raw, pool_sizes, strict=True)]
+    )
     return {
         "questions": {k: int(v) for k, v in present.items()},
         "unanswerable_share": chosen["share"],
@@ -357,6 +372,19 @@ def tune(
         **{k: v for k, v in chosen.items() if k != "share"},
         "threshold": threshold,
         "confidence_ece": calibration_error(conf, cy)[0],
+        "confidence_ece_by_size": {
+            name: {
+                "sentences": f"< {split}" if name == "small" else f">= {split}",
+                "questions": int(part.sum()),
+                "before_map": calibration_error(raw[part], cy[part])[0],
+                "after_map": calibration_error(conf[part], cy[part])[0],
+            }
+            for name, part in (("small", ~large), ("large", large))
+        },
+        "size_ranges": {
+            name: [int(sizes.min()), int(sizes.max())] if len(sizes) else []
+            for name, sizes in (("small", small_sizes), ("whole", whole_sizes))
+        },
         "confidence_pool": int(pool.sum()),
         "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},
     }

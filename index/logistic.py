@@ -24,3 +24,26 @@ def fit_logistic(
         w -= 0.5 * (xs.T @ g + l2 * w)
         b -= 0.5 * g.sum()
     return w / std, b - float((mean / std) @ w)
+
+
+def fit_monotone(p: np.ndarray, y: np.ndarray, bins: int = 40) -> tuple[list[float], list[float]]:
+    """A non-decreasing map from a probability to the share of ``y`` that holds there.
+
+    ``bins`` equal-count bins of ``p``, each at its mean ``p``, then pooled with
+    their neighbours until the shares of ``y`` never fall (pool-adjacent-violators,
+    weighted by count). Read it with ``np.interp(p, xs, ys)``: linear between the
+    bins' means, flat beyond the first and last.
+    """
+    order = np.argsort(p, kind="stable")
+    chunks = [c for c in np.array_split(order, min(bins, len(order))) if len(c)]
+    xs = [float(p[c].mean()) for c in chunks]
+    blocks: list[list[float]] = []  # [share, weight, bins pooled]
+    for c in chunks:
+        blocks.append([float(y[c].mean()), float(len(c)), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            share, weight, n = blocks.pop()
+            prev = blocks[-1]
+            total = prev[1] + weight
+            blocks[-1] = [(prev[0] * prev[1] + share * weight) / total, total, prev[2] + n]
+    ys = [share for share, _, n in blocks for _ in range(int(n))]
+    return xs, ys

@@ -164,6 +164,10 @@ class Ranker:
     # How many of the best candidates the reader reads, to re-order them and to judge
     # the answer: the abstention and the confidence were fitted on that many.
     read: int = READ
+    # The confidence's logistic output mapped to the share of first quotes found right
+    # at that output on the tuning pool, one map for corpora under ``split_sentences``
+    # sentences ("small") and one for larger ones ("large"), each {"x": [...], "y": [...]}.
+    calibration: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -186,6 +190,7 @@ class Ranker:
             confidence_bias=float(data.get("confidence_bias", 0.0)),
             reader_weight=float(data.get("reader_weight", 0.0)),
             read=max(1, int(data.get("read", READ))),
+            calibration=data.get("confidence_calibration"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,6 +208,7 @@ class Ranker:
             "confidence_bias": self.confidence_bias,
             "reader_weight": self.reader_weight,
             "read": self.read,
+            **({"confidence_calibration": self.calibration} if self.calibration else {}),
         }
 
     def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
@@ -215,7 +221,17 @@ class Ranker:
     ) -> float:
         """P(the first quote holds the answer), in a corpus of ``sentences`` sentences."""
         x = confidence_features(abstain_features, answerable_logit, sentences)
-        return _sigmoid(float(x @ self.confidence_weights + self.confidence_bias))
+        return self.calibrated(
+            _sigmoid(float(x @ self.confidence_weights + self.confidence_bias)), sentences
+        )
+
+    def calibrated(self, probability: float, sentences: int) -> float:
+        """The logistic's ``probability`` through the map for a corpus of this size."""
+        if not self.calibration:
+            return probability
+        large = sentences >= int(self.calibration["split_sentences"])
+        part = self.calibration["large" if large else "small"]
+        return float(np.interp(probability, part["x"], part["y"]))
 
 
 def confidence_features(

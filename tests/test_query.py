@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
-from bot.evaluate import Asked, calibration, chat_noise
+from bot.evaluate import Asked, calibration, calibration_error, chat_noise
 from bot.service import QuoteService
 from index.documents import Document
+from index.logistic import fit_monotone
 from index.query import search_text
 from index.search import Searcher, refers_back
 from index.spelling import Speller
@@ -115,3 +117,16 @@ def test_calibration_error_is_zero_for_honest_confidence_and_large_for_overconfi
     assert result["ece"] == pytest.approx(0.99)
     everyone = result["risk_coverage"][-1]
     assert everyone == {"coverage": 1.0, "min_confidence": 0.99, "precision": 0.0}
+
+
+def test_a_monotone_map_brings_an_overconfident_score_to_the_share_right():
+    # Scores that promise p where the first quote is right 0.8p of the time, as the
+    # confidence did above 0.5 on whole articles: the fitted map says what holds.
+    rng = np.random.default_rng(7)
+    p = rng.random(20_000)
+    right = (rng.random(20_000) < 0.8 * p).astype(float)
+    xs, ys = fit_monotone(p, right)
+    mapped = np.interp(p, xs, ys)
+    assert calibration_error(p, right)[0] > 0.08
+    assert calibration_error(mapped, right)[0] < 0.02
+    assert np.all(np.diff(ys) >= 0)  # a surer score never means a less likely answer

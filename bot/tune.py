@@ -20,8 +20,10 @@ Three models, each small enough to read:
   abstention logit and the corpus size, fitted to whether the first quote
   shown holds the answer over a pool of the article's questions, other
   articles' questions and v2.0's unanswerable questions on the same title, on
-  corpora from three paragraphs to the whole article, so that it is a
-  calibrated probability.
+  corpora from three paragraphs to the whole article, then mapped, for corpora
+  under and over a size that splits stretches from whole articles, to the share
+  of first quotes right at each of its values, so that it is a calibrated
+  probability at every size.
 """
 
 from __future__ import annotations

@@ -353,8 +353,9 @@ def tune(
     if len(small_sizes) and len(whole_sizes):
         split = int(round(float(np.sqrt(small_sizes.max() * whole_sizes.min()))))
     large = pool_sizes >= split
+    parts = {"small": ~large, "large": large}
     calibration: dict[str, Any] = {"split_sentences": split}
-    for name, part in (("small", ~large), ("large", large)):
+    for name, part in parts.items():
         xs, ys = fit_monotone(raw[part], cy[part]) if part.any() else ([0.0, 1.0], [0.0, 1.0])
         calibration[name] = {"x": xs, "y": ys}
     final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight, read, calibration)
@@ -381,7 +382,7 @@ def tune(
                 "before_map": calibration_error(raw[part], cy[part])[0],
                 "after_map": calibration_error(conf[part], cy[part])[0],
             }
-            for name, part in (("small", ~large), ("large", large))
+            for name, part in parts.items()
         },
         "size_ranges": {
             name: [int(sizes.min()), int(sizes.max())] if len(sizes) else []

@@ -163,21 +163,24 @@ class SentenceTransformerEmbedder:
             warnings.simplefilter("ignore")
             hf_logging.set_verbosity_error()
             partial = target / "model.onnx.partial"
-            with torch.no_grad():
-                torch.onnx.export(
-                    module,
-                    tuple(sample[n] for n in names),
-                    str(partial),
-                    input_names=names,
-                    output_names=["token_embeddings"],
-                    dynamic_axes={**axes, "token_embeddings": {0: "batch", 1: "tokens"}},
-                    opset_version=17,
-                    dynamo=False,
-                )
-            tokenizer.save_pretrained(tmp)
-            if not (Path(tmp) / "tokenizer.json").exists():
-                raise ModelError("The model has no fast tokenizer (tokenizer.json) to export.")
-            os.replace(partial, target / "model.onnx")
+            try:
+                with torch.no_grad():
+                    torch.onnx.export(
+                        module,
+                        tuple(sample[n] for n in names),
+                        str(partial),
+                        input_names=names,
+                        output_names=["token_embeddings"],
+                        dynamic_axes={**axes, "token_embeddings": {0: "batch", 1: "tokens"}},
+                        opset_version=17,
+                        dynamo=False,
+                    )
+                tokenizer.save_pretrained(tmp)
+                if not (Path(tmp) / "tokenizer.json").exists():
+                    raise ModelError("The model has no fast tokenizer (tokenizer.json) to export.")
+                os.replace(partial, target / "model.onnx")
+            finally:
+                partial.unlink(missing_ok=True)  # a failed export leaves no half file behind
             shutil.copy(Path(tmp) / "tokenizer.json", target / "tokenizer.json")
         config = {
             "name": self.name,

@@ -222,6 +222,24 @@ def test_onnx_and_torch_give_the_same_vectors(tmp_path):
     assert np.all(np.sum(a * b, axis=1) >= 0.999)
 
 
+def test_an_export_that_fails_leaves_no_half_written_model(tmp_path, monkeypatch):
+    """The disk fills up halfway through writing the model: nothing half-written stays
+    behind for a later run to mistake for the model."""
+    import torch
+
+    from index.embedder import SentenceTransformerEmbedder
+
+    def fail_half_way(module, args, path, **options):  # type: ignore[no-untyped-def]
+        Path(path).write_bytes(b"\x08\x07 half of a model")
+        raise OSError(28, "No space left on device")
+
+    model = SentenceTransformerEmbedder()
+    monkeypatch.setattr(torch.onnx, "export", fail_half_way)
+    with pytest.raises(OSError):
+        model.export_onnx(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_questions_worded_by_readers_are_answered_or_declined(built):
     """Readers who have not seen the article paraphrase it and type as in chat.
 

@@ -28,6 +28,9 @@ MAX_QUOTES = 3
 SHOW_CONFIDENCE = 0.5
 # Adjacent sentences that both rank high are shown as one quote, up to this length.
 MERGE_LIMIT = 320
+# Once the quotes are chosen, sentences ranked down to here that sit next to one
+# still join it: the answer often lies in the sentence beside the best one.
+MERGE_DEPTH = 8
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACE = re.compile(r"\s+")
@@ -113,7 +116,7 @@ class QuoteService:
         scores: list[float] = []
         sentences = self.index.sentences
         texts = self.index.texts
-        for row, score in hits:
+        for rank, (row, score) in enumerate(hits):
             doc, paragraph, start, end = (int(x) for x in sentences[row])
             if not spans and refers_back(texts[row]) and row > 0:
                 # "He threatened the French…": the quote starts where "he" is named.
@@ -136,6 +139,8 @@ class QuoteService:
             if merged:
                 continue
             if len(spans) == self.max_quotes:
+                if rank < MERGE_DEPTH:
+                    continue  # no room for another quote, but a lower one may still join
                 break
             spans.append([doc, start, end, paragraph])
             scores.append(score)

@@ -8,7 +8,8 @@ reported on 24-47 with ``quotebot eval``.
 
 Three models, each small enough to read:
 
-* the **ranker**, linear over :data:`index.search.FEATURES`, fitted with a
+* the **ranker**, linear over :data:`index.search.FEATURES` plus a few tanh
+  units over them (a feature's worth may depend on another's), fitted with a
   listwise softmax loss (the probability mass on candidates that contain a
   gold answer), which targets the first quote directly;
 * the **abstention** model, a logistic regression on the best candidate's
@@ -31,7 +32,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ NOISE_SEED = 1  # the evaluation uses seed 0: tuning never sees the test split's
 ABSTAIN_SHARE = {"answerable": 0.25, "noisy": 0.25, "off_article": 0.5}
 UNANSWERABLE_SHARES = (0.0, 0.05, 0.1, 0.2, 0.3)  # taken from the off-article half
 ABSTAIN_SLACK = 0.005
+RANKER_UNITS = 16  # the ranker's tanh units (0: linear)
 
 
 @dataclass
@@ -153,39 +155,76 @@ def candidate_labels(asked: Sequence[Asked]) -> None:
             a.labels = np.array([any(g in t for g in a.answers) for t in texts])
 
 
-def fit_ranker(samples: Sequence[Asked], l2: float = 1e-3, steps: int = 400) -> np.ndarray:
-    """Weights maximising the softmax mass on answer-bearing candidates (Adam, full batch)."""
+@dataclass(frozen=True)
+class RankerFit:
+    """The ranker's weights in raw feature units: linear, plus a small tanh layer."""
+
+    weights: np.ndarray  # (features,)
+    hidden: np.ndarray  # (features, units)
+    hidden_bias: np.ndarray  # (units,)
+    hidden_out: np.ndarray  # (units,)
+
+
+def fit_ranker(
+    samples: Sequence[Asked],
+    units: int = RANKER_UNITS,
+    l2: float = 1e-3,
+    steps: int = 600,
+    seed: int = 0,
+) -> RankerFit:
+    """Weights maximising the softmax mass on answer-bearing candidates (Adam, full batch).
+
+    The score is linear in the features plus ``units`` tanh units over them: a
+    feature's worth can depend on another's (a close dense match may count for
+    more when few words are shared). ``units=0`` fits the linear part alone.
+    """
     usable = [s for s in samples if s.labels is not None and s.labels.any()]
     feats = [s.features for s in usable if s.features is not None]
     x = np.concatenate(feats)
     mean, std = x.mean(0), x.std(0) + 1e-9
-    w = np.zeros(len(FEATURES))
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    bounds = np.cumsum([0] + [len(f) for f in feats])
     xs = (x - mean) / std
-    labels = np.concatenate([s.labels for s in usable if s.labels is not None])
+    labels = np.concatenate([s.labels for s in usable if s.labels is not None]).astype(float)
+    starts = np.cumsum([0] + [len(f) for f in feats])[:-1]
+    group = np.repeat(np.arange(len(feats)), [len(f) for f in feats])
+    rng = np.random.default_rng(seed)
+    d = x.shape[1]
+    params = {
+        "w": np.zeros(d),
+        "h": rng.uniform(-1, 1, (d, units)) / np.sqrt(d),
+        "b": np.zeros(units),
+        "v": np.zeros(units),
+    }
+    moments = {k: (np.zeros_like(p), np.zeros_like(p)) for k, p in params.items()}
     for t in range(1, steps + 1):
-        scores = xs @ w
-        grad = np.zeros_like(w)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            s = scores[a:b] - scores[a:b].max()
-            p = np.exp(s) / np.exp(s).sum()
-            pos = labels[a:b]
-            q = p * pos / (p[pos].sum())
-            grad += xs[a:b].T @ (p - q)
-        grad = grad / len(usable) + l2 * w
-        m = 0.9 * m + 0.1 * grad
-        v = 0.999 * v + 0.001 * grad**2
-        w -= 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
-    return w / std  # back to raw feature units (the constant shift does not change ranks)
+        act = np.tanh(xs @ params["h"] + params["b"])
+        scores = xs @ params["w"] + act @ params["v"]
+        e = np.exp(scores - np.maximum.reduceat(scores, starts)[group])
+        p = e / np.add.reduceat(e, starts)[group]
+        q = p * labels
+        q = q / np.add.reduceat(q, starts)[group]
+        g = (p - q) / len(feats)  # d loss / d score
+        back = np.outer(g, params["v"]) * (1 - act**2)
+        grads = {
+            "w": xs.T @ g + l2 * params["w"],
+            "h": xs.T @ back + l2 * params["h"],
+            "b": back.sum(0),
+            "v": act.T @ g + l2 * params["v"],
+        }
+        for k, grad in grads.items():
+            m, v = moments[k]
+            m[...] = 0.9 * m + 0.1 * grad
+            v[...] = 0.999 * v + 0.001 * grad**2
+            params[k] -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    # Back to raw feature units (the linear part's constant shift does not change ranks).
+    hidden = params["h"] / std[:, None]
+    return RankerFit(params["w"] / std, hidden, params["b"] - mean @ hidden, params["v"].copy())
 
 
-def top1(samples: Sequence[Asked], w: np.ndarray) -> float:
+def top1(samples: Sequence[Asked], ranker: Ranker) -> float:
     scored = [
         (s.features, s.labels) for s in samples if s.labels is not None and s.features is not None
     ]
-    return float(np.mean([labels[int(np.argmax(f @ w))] for f, labels in scored]))
+    return float(np.mean([labels[int(np.argmax(ranker.score(f)))] for f, labels in scored]))
 
 
 def fit_reader_weight(samples: Sequence[Asked], ranker: Ranker) -> tuple[float, float, float]:
@@ -304,22 +343,29 @@ def tune(
         progress("fitting the ranker")
     candidate_labels(asked)
     ranked = [a for a in asked if a.kind in ("answerable", "noisy")]
-    before = top1(ranked, default_ranker().weights)
-    w = fit_ranker(ranked)
-    after = top1(ranked, w)
+    before = top1(ranked, default_ranker())
+    fit = fit_ranker(ranked)
+    plain = Ranker(
+        fit.weights,
+        np.zeros(len(ABSTAIN_FEATURES)),
+        0.0,
+        0.0,
+        read=read,
+        hidden=fit.hidden,
+        hidden_bias=fit.hidden_bias,
+        hidden_out=fit.hidden_out,
+    )
+    after = top1(ranked, plain)
 
     if progress:
         progress("weighing the reader")
-    plain = Ranker(w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, read=read)
     reader_weight, read_before, read_after = fit_reader_weight(
         [a for a in ranked if fresh(a)], plain
     )
 
     if progress:
         progress("fitting the abstention model and the confidence")
-    ranker = Ranker(
-        w, np.zeros(len(ABSTAIN_FEATURES)), 0.0, 0.0, reader_weight=reader_weight, read=read
-    )
+    ranker = replace(plain, reader_weight=reader_weight)
     feats, right = [], []
     for a in asked:
         a.service.searcher.ranker = ranker
@@ -358,7 +404,15 @@ def tune(
     for name, part in parts.items():
         xs, ys = fit_monotone(raw[part], cy[part]) if part.any() else ([0.0, 1.0], [0.0, 1.0])
         calibration[name] = {"x": xs, "y": ys}
-    final = Ranker(w, aw, ab, threshold, cw, cb, reader_weight, read, calibration)
+    final = replace(
+        ranker,
+        abstain_weights=aw,
+        abstain_bias=ab,
+        threshold=threshold,
+        confidence_weights=cw,
+        confidence_bias=cb,
+        calibration=calibration,
+    )
     out.write_text(json.dumps(final.to_dict(), indent=2) + "\n")
 
     conf = np.array(
@@ -390,4 +444,5 @@ def tune(
         },
         "confidence_pool": int(pool.sum()),
         "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},
+        "ranker_units": len(fit.hidden_out),
     }

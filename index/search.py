@@ -168,6 +168,18 @@ class Ranker:
     # at that output on the tuning pool, one map for corpora under ``split_sentences``
     # sentences ("small") and one for larger ones ("large"), each {"x": [...], "y": [...]}.
     calibration: dict[str, Any] | None = None
+    # The score's tanh units over the features (raw units): ``hidden`` is
+    # (len(FEATURES), units); None for a linear ranker.
+    hidden: np.ndarray | None = None
+    hidden_bias: np.ndarray | None = None
+    hidden_out: np.ndarray | None = None
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Each candidate's score (higher: more likely to answer), one per row of ``features``."""
+        scores = features @ self.weights
+        if self.hidden is not None and self.hidden_bias is not None and self.hidden_out is not None:
+            scores = scores + np.tanh(features @ self.hidden + self.hidden_bias) @ self.hidden_out
+        return scores
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -191,6 +203,7 @@ class Ranker:
             reader_weight=float(data.get("reader_weight", 0.0)),
             read=max(1, int(data.get("read", READ))),
             calibration=data.get("confidence_calibration"),
+            **_hidden_from_dict(data.get("hidden")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,6 +222,7 @@ class Ranker:
             "reader_weight": self.reader_weight,
             "read": self.read,
             **({"confidence_calibration": self.calibration} if self.calibration else {}),
+            **_hidden_to_dict(self),
         }
 
     def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
@@ -232,6 +246,32 @@ class Ranker:
         large = sentences >= int(self.calibration["split_sentences"])
         part = self.calibration["large" if large else "small"]
         return float(np.interp(probability, part["x"], part["y"]))
+
+
+def _hidden_from_dict(data: dict[str, Any] | None) -> dict[str, np.ndarray | None]:
+    if not data:
+        return {"hidden": None, "hidden_bias": None, "hidden_out": None}
+    units = len(data["out"])
+    return {
+        "hidden": np.array(
+            [data["weights"].get(f, [0.0] * units) for f in FEATURES], dtype=np.float64
+        ),
+        "hidden_bias": np.array(data["bias"], dtype=np.float64),
+        "hidden_out": np.array(data["out"], dtype=np.float64),
+    }
+
+
+def _hidden_to_dict(ranker: Ranker) -> dict[str, Any]:
+    if ranker.hidden is None or ranker.hidden_bias is None or ranker.hidden_out is None:
+        return {}
+    weights = {f: [float(w) for w in row] for f, row in zip(FEATURES, ranker.hidden, strict=True)}
+    return {
+        "hidden": {
+            "weights": weights,
+            "bias": [float(b) for b in ranker.hidden_bias],
+            "out": [float(v) for v in ranker.hidden_out],
+        }
+    }
 
 
 def confidence_features(
@@ -421,7 +461,7 @@ class Searcher:
         features = self._features(
             question, q_stems, vector, candidates, bm25, dense_order, bm25_order
         )
-        scores = features @ self.ranker.weights
+        scores = self.ranker.score(features)
         order = np.argsort(-scores)
         read = np.zeros(0)
         if self.reader is not None:

@@ -121,3 +121,32 @@ def test_mixed_format_corpus_is_quoted_verbatim_with_its_sources():
         assert by_id[doc_id].text[quote.start : quote.end] == quote.text
         assert quote.source == by_id[doc_id].source
     assert "green bin" in service.ask("Where do glass bottles go?").quotes[0].text
+
+
+def test_a_lower_ranked_sentence_next_to_a_quote_joins_it(service: QuoteService):
+    """Three quotes are chosen; the sentence right after the first, ranked fifth,
+    still joins it (the answer often lies beside the best sentence), but one
+    ranked below MERGE_DEPTH does not."""
+    from bot.service import MERGE_DEPTH
+
+    rows = service.index.sentences
+    first = next(
+        r
+        for r in range(len(rows) - 1)
+        if tuple(rows[r][:2]) == tuple(rows[r + 1][:2])  # same document and paragraph
+    )
+    apart = [r for r in range(len(rows)) if abs(r - first) > 2]
+    others = [apart[0]] + [r for r in apart if abs(r - apart[0]) > 2][:1]
+    unrelated = [r for r in apart if all(abs(r - o) > 1 for o in others)]
+    filler = unrelated[:3]
+    text = service.index.documents[int(rows[first][0])].text
+    nxt = text[int(rows[first + 1][2]) : int(rows[first + 1][3])]
+
+    near = [(first, 3.0), *((r, 2.0) for r in others), (filler[0], 1.5), (first + 1, 1.0)]
+    quotes = service._quotes(near)
+    assert len(quotes) == 3 and nxt in quotes[0].text
+
+    far = [(first, 3.0), *((r, 2.0) for r in others)]
+    far += [(filler[i % len(filler)], 1.5) for i in range(MERGE_DEPTH)]
+    far.append((first + 1, 1.0))  # ranked below MERGE_DEPTH
+    assert nxt not in service._quotes(far)[0].text

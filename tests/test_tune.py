@@ -82,3 +82,46 @@ def test_tune_refuses_a_reader_reading_no_candidates(tmp_path, capsys) -> None: 
     squad.write_text('{"data": []}')
     assert main(["tune", str(squad), "--read", "0"]) == 2
     assert "--read takes a number of candidates >= 1, not 0" in capsys.readouterr().err
+
+
+def test_the_ranker_learns_what_two_features_say_only_together() -> None:
+    """The right sentence is the one whose two features agree in sign and size (their
+    product is highest): no weighted sum of them finds it, the ranker's tanh units do.
+    Its file keeps those units: loaded again, it ranks the same."""
+    from types import SimpleNamespace
+
+    from bot.tune import fit_ranker
+    from index.search import ABSTAIN_FEATURES, FEATURES
+
+    def questions(n: int, seed: int) -> list[SimpleNamespace]:
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(n):
+            f = rng.normal(size=(8, len(FEATURES)))
+            out.append(
+                SimpleNamespace(
+                    features=f, labels=np.eye(8, dtype=bool)[np.argmax(f[:, 0] * f[:, 1])]
+                )
+            )
+        return out
+
+    def top1(ranker: Ranker, samples: list[SimpleNamespace]) -> float:
+        return float(np.mean([s.labels[np.argmax(ranker.score(s.features))] for s in samples]))
+
+    train, test = questions(600, 0), questions(300, 1)
+    rankers = {}
+    for units in (0, 16):
+        fit = fit_ranker(train, units=units)  # type: ignore[arg-type]
+        rankers[units] = Ranker(
+            fit.weights,
+            np.zeros(len(ABSTAIN_FEATURES)),
+            0.0,
+            0.5,
+            hidden=fit.hidden,
+            hidden_bias=fit.hidden_bias,
+            hidden_out=fit.hidden_out,
+        )
+    assert top1(rankers[0], test) < 0.35  # chance is 1 in 8
+    assert top1(rankers[16], test) > 0.6
+    again = Ranker.from_dict(rankers[16].to_dict())
+    assert np.allclose(again.score(test[0].features), rankers[16].score(test[0].features))

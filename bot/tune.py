@@ -155,24 +155,15 @@ def candidate_labels(asked: Sequence[Asked]) -> None:
             a.labels = np.array([any(g in t for g in a.answers) for t in texts])
 
 
-@dataclass(frozen=True)
-class RankerFit:
-    """The ranker's weights in raw feature units: linear, plus a small tanh layer."""
-
-    weights: np.ndarray  # (features,)
-    hidden: np.ndarray  # (features, units)
-    hidden_bias: np.ndarray  # (units,)
-    hidden_out: np.ndarray  # (units,)
-
-
 def fit_ranker(
     samples: Sequence[Asked],
     units: int = RANKER_UNITS,
     l2: float = 1e-3,
     steps: int = 600,
     seed: int = 0,
-) -> RankerFit:
-    """Weights maximising the softmax mass on answer-bearing candidates (Adam, full batch).
+) -> Ranker:
+    """The ranker maximising the softmax mass on answer-bearing candidates (Adam, full
+    batch); its abstention and confidence are left for :func:`tune` to fit.
 
     The score is linear in the features plus ``units`` tanh units over them: a
     feature's worth can depend on another's (a close dense match may count for
@@ -184,8 +175,9 @@ def fit_ranker(
     mean, std = x.mean(0), x.std(0) + 1e-9
     xs = (x - mean) / std
     labels = np.concatenate([s.labels for s in usable if s.labels is not None]).astype(float)
-    starts = np.cumsum([0] + [len(f) for f in feats])[:-1]
-    group = np.repeat(np.arange(len(feats)), [len(f) for f in feats])
+    sizes = [len(f) for f in feats]
+    starts = np.cumsum([0] + sizes)[:-1]
+    group = np.repeat(np.arange(len(feats)), sizes)
     rng = np.random.default_rng(seed)
     d = x.shape[1]
     params = {
@@ -217,7 +209,15 @@ def fit_ranker(
             params[k] -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     # Back to raw feature units (the linear part's constant shift does not change ranks).
     hidden = params["h"] / std[:, None]
-    return RankerFit(params["w"] / std, hidden, params["b"] - mean @ hidden, params["v"].copy())
+    return Ranker(
+        params["w"] / std,
+        np.zeros(len(ABSTAIN_FEATURES)),
+        0.0,
+        0.0,
+        hidden=hidden,
+        hidden_bias=params["b"] - mean @ hidden,
+        hidden_out=params["v"].copy(),
+    )
 
 
 def top1(samples: Sequence[Asked], ranker: Ranker) -> float:
@@ -344,17 +344,7 @@ def tune(
     candidate_labels(asked)
     ranked = [a for a in asked if a.kind in ("answerable", "noisy")]
     before = top1(ranked, default_ranker())
-    fit = fit_ranker(ranked)
-    plain = Ranker(
-        fit.weights,
-        np.zeros(len(ABSTAIN_FEATURES)),
-        0.0,
-        0.0,
-        read=read,
-        hidden=fit.hidden,
-        hidden_bias=fit.hidden_bias,
-        hidden_out=fit.hidden_out,
-    )
+    plain = replace(fit_ranker(ranked), read=read)
     after = top1(ranked, plain)
 
     if progress:
@@ -444,5 +434,5 @@ def tune(
         },
         "confidence_pool": int(pool.sum()),
         "features": {"ranker": len(FEATURES), "confidence": len(CONFIDENCE_FEATURES)},
-        "ranker_units": len(fit.hidden_out),
+        "ranker_units": len(final.hidden_out),
     }

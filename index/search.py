@@ -169,17 +169,15 @@ class Ranker:
     # sentences ("small") and one for larger ones ("large"), each {"x": [...], "y": [...]}.
     calibration: dict[str, Any] | None = None
     # The score's tanh units over the features (raw units): ``hidden`` is
-    # (len(FEATURES), units); None for a linear ranker.
-    hidden: np.ndarray | None = None
-    hidden_bias: np.ndarray | None = None
-    hidden_out: np.ndarray | None = None
+    # (len(FEATURES), units); no units for a linear ranker.
+    hidden: np.ndarray = field(default_factory=lambda: np.zeros((len(FEATURES), 0)))
+    hidden_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hidden_out: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Each candidate's score (higher: more likely to answer), one per row of ``features``."""
-        scores = features @ self.weights
-        if self.hidden is not None and self.hidden_bias is not None and self.hidden_out is not None:
-            scores = scores + np.tanh(features @ self.hidden + self.hidden_bias) @ self.hidden_out
-        return scores
+        units = np.tanh(features @ self.hidden + self.hidden_bias)
+        return features @ self.weights + units @ self.hidden_out
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -222,7 +220,7 @@ class Ranker:
             "reader_weight": self.reader_weight,
             "read": self.read,
             **({"confidence_calibration": self.calibration} if self.calibration else {}),
-            **_hidden_to_dict(self),
+            "hidden": _hidden_to_dict(self),
         }
 
     def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
@@ -248,29 +246,26 @@ class Ranker:
         return float(np.interp(probability, part["x"], part["y"]))
 
 
-def _hidden_from_dict(data: dict[str, Any] | None) -> dict[str, np.ndarray | None]:
+def _hidden_from_dict(data: dict[str, Any] | None) -> dict[str, np.ndarray]:
     if not data:
-        return {"hidden": None, "hidden_bias": None, "hidden_out": None}
+        return {}  # a linear ranker's file
     units = len(data["out"])
     return {
         "hidden": np.array(
             [data["weights"].get(f, [0.0] * units) for f in FEATURES], dtype=np.float64
-        ),
+        ).reshape(len(FEATURES), units),
         "hidden_bias": np.array(data["bias"], dtype=np.float64),
         "hidden_out": np.array(data["out"], dtype=np.float64),
     }
 
 
 def _hidden_to_dict(ranker: Ranker) -> dict[str, Any]:
-    if ranker.hidden is None or ranker.hidden_bias is None or ranker.hidden_out is None:
-        return {}
-    weights = {f: [float(w) for w in row] for f, row in zip(FEATURES, ranker.hidden, strict=True)}
     return {
-        "hidden": {
-            "weights": weights,
-            "bias": [float(b) for b in ranker.hidden_bias],
-            "out": [float(v) for v in ranker.hidden_out],
-        }
+        "weights": {
+            f: [float(w) for w in row] for f, row in zip(FEATURES, ranker.hidden, strict=True)
+        },
+        "bias": [float(b) for b in ranker.hidden_bias],
+        "out": [float(v) for v in ranker.hidden_out],
     }
 
 

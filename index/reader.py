@@ -34,15 +34,19 @@ class Reader:
         self.tokenizer.enable_truncation(
             max_length=int(self.model.config["max_length"]), strategy="only_second"
         )
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()
 
     def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
-        """The logit that each sentence answers ``question`` (higher: more likely)."""
-        if not sentences:
-            return np.zeros(0, dtype=np.float64)
+        """The logit that each sentence answers ``question`` (higher: more likely).
+
+        Each pair is read on its own: the 8-bit model scales its activations over
+        the whole input, so in a padded batch one sentence's score would depend on
+        which others it was read with; alone it does not, and three short runs
+        take less time than one padded batch of three on two cores.
+        """
         encodings = self.tokenizer.encode_batch([(question, s) for s in sentences])
-        logits = self.model.run(encodings)[0]
-        return np.asarray(logits, dtype=np.float64).reshape(len(sentences))
+        logits = [float(np.ravel(self.model.run([e])[0])[0]) for e in encodings]
+        return np.asarray(logits, dtype=np.float64)
 
 
 @lru_cache(maxsize=1)

@@ -48,6 +48,14 @@ def test_sharing_words_is_not_answering(reader: Reader) -> None:
     assert unanswered < answered
 
 
+def test_a_sentence_reads_the_same_whatever_it_is_read_with(reader: Reader) -> None:
+    """The same candidate keeps its score, so an answer does not change with the others."""
+    question = "How much money does the city stand to lose?"
+    alone = reader.score(question, [ARTICLE[4]])[0]
+    together = reader.score(question, [ARTICLE[0], ARTICLE[4], ARTICLE[1]])[1]
+    assert together == alone
+
+
 def test_no_sentences_no_scores(reader: Reader) -> None:
     assert reader.score("Who is the mayor?", []).shape == (0,)
 

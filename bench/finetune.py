@@ -61,12 +61,13 @@ class Steps:
 
 
 def export(tokenizer: Any, model: Any, out: Path, outputs: dict[str, dict[int, str]]) -> None:
-    """``model.onnx`` (8-bit weights) and ``tokenizer.json`` in ``out``.
+    """``model.onnx`` (fused, 8-bit weights) and ``tokenizer.json`` in ``out``.
 
     ``outputs``: the model's outputs, in order, each with its dynamic axes.
     """
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from bench.fuse import fuse_and_quantize
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,6 +86,6 @@ def export(tokenizer: Any, model: Any, out: Path, outputs: dict[str, dict[int, s
             opset_version=17,
             dynamo=False,
         )
-        quantize_dynamic(str(full), str(out / "model.onnx"), weight_type=QuantType.QInt8)
+        fuse_and_quantize(full, out / "model.onnx")
         tokenizer.save_pretrained(tmp)
         shutil.copy(Path(tmp) / "tokenizer.json", out / "tokenizer.json")

@@ -107,26 +107,14 @@ def fuse_and_quantize(full: Path, target: Path) -> bool:
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
 
-    options = FusionOptions("bert")
+    from index.onnx import fuse_bert
+
+    fused_path = full.with_name("fused.onnx")
     # The embedding tables stay 8-bit lookups: fused, their layer norm would be
     # quantised as well, which the unfused model does not do.
-    options.enable_embed_layer_norm = False
-    fused = optimize_model(
-        str(full),
-        model_type="bert",
-        num_heads=HEADS,
-        hidden_size=HIDDEN,
-        optimization_options=options,
-        opt_level=0,
-    )
-    done = bool(fused.get_fused_operator_statistics().get("Attention"))
-    source = full
-    if done:
-        source = full.with_name("fused.onnx")
-        fused.save_model_to_file(str(source))
+    done = fuse_bert(full, fused_path, HEADS, HIDDEN, embeddings=False)
+    source = fused_path if done else full
     quantize_dynamic(
         str(source),
         str(target),

@@ -8,6 +8,7 @@ loads one such folder and feeds it tokenised text.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -87,3 +88,36 @@ class OnnxModel:
                 else np.zeros_like(ids)
             )
         return list(self.session.run(None, feeds))
+
+
+def fuse_bert(
+    source: Path, target: Path, heads: int, hidden: int, *, embeddings: bool = True
+) -> bool:
+    """Write ``source`` with onnxruntime's fused BERT operators to ``target``.
+
+    Each layer's attention, its layer norms and its GELU become one operator each,
+    which runs the same model in less time on two cores. ``embeddings``: fuse the
+    embedding lookups and their layer norm too. False, with nothing written, when
+    the fuser finds no attention it can rewrite (another architecture).
+    """
+    before = set(logging.root.manager.loggerDict)
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    # The fuser's modules log every step at INFO under names of their own.
+    for name in set(logging.root.manager.loggerDict) - before:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    options = FusionOptions("bert")
+    options.enable_embed_layer_norm = embeddings
+    fused = optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=heads,
+        hidden_size=hidden,
+        optimization_options=options,
+        opt_level=0,  # the fuser's own rewrites only: no onnxruntime session is opened
+    )
+    if not fused.get_fused_operator_statistics().get("Attention"):
+        return False
+    fused.save_model_to_file(str(target))
+    return True

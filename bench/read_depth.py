@@ -17,9 +17,15 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from bot.evaluate import CachedEmbedder, hit_rank, load_squad, word_overlap
+from bot.evaluate import (
+    Asked,
+    CachedEmbedder,
+    ask_one,
+    load_squad,
+    low_overlap_quarter,
+    summary,
+    word_overlap,
+)
 from bot.service import QuoteService
 from index.embedder import BUNDLED_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
 from index.search import Searcher, default_ranker
@@ -38,30 +44,28 @@ def main() -> None:
     model = SentenceTransformerEmbedder(BUNDLED_MODEL)
     builder = CachedEmbedder(model, args.cache)
     ranker = default_ranker()
-    rows: dict[int, list[tuple[bool, bool, bool, float]]] = {d: [] for d in args.read}
+    asked: dict[int, list[Asked]] = {d: [] for d in args.read}
     with tempfile.TemporaryDirectory() as tmp:
         model.export_onnx(Path(tmp))
         asker = OnnxEmbedder(Path(tmp))  # questions embedded as the bot embeds them
         for article in load_squad(args.squad)[a:b]:
             index = build_index([article.document()], builder)
+            overlaps = [
+                word_overlap(q.question, article.contexts[q.paragraph], q.answers)
+                for q in article.questions
+            ]
             for depth in args.read:
                 service = QuoteService(index, Searcher(index, asker, replace(ranker, read=depth)))
-                for q in article.questions:
-                    answer = service.ask(q.question)
-                    shown = answer.closest if answer.abstained else answer.quotes
-                    rank = hit_rank([s.text for s in shown], q.answers)
-                    overlap = word_overlap(q.question, article.contexts[q.paragraph], q.answers)
-                    rows[depth].append(
-                        (rank == 1, rank is not None and rank <= 3, not answer.abstained, overlap)
-                    )
+                for q, overlap in zip(article.questions, overlaps, strict=True):
+                    one = ask_one(service, q.question, q.answers, "answerable")
+                    asked[depth].append(replace(one, overlap=overlap))
             print(f"{article.title}: done", flush=True)
-    for depth, found in rows.items():
-        x = np.array(found, dtype=float)
-        low = x[x[:, 3] <= np.quantile(x[:, 3], 0.25)]
+    for depth, found in asked.items():
+        whole, low = summary(found), low_overlap_quarter(found)
         print(
-            f"read {depth}: {len(x)} questions, hit@1 {x[:, 0].mean():.4f}, "
-            f"hit@3 {x[:, 1].mean():.4f}, answered {x[:, 2].mean():.4f}; "
-            f"lowest-overlap quarter ({len(low)}) hit@1 {low[:, 0].mean():.4f}"
+            f"read {depth}: {whole['questions']} questions, hit@1 {whole['hit@1']:.4f}, "
+            f"hit@3 {whole['hit@3']:.4f}, answered {whole['answer_rate']:.4f}; "
+            f"lowest-overlap quarter ({low['questions']}) hit@1 {low['hit@1']:.4f}"
         )
 
 

@@ -245,7 +245,8 @@ def word_overlap(question: str, context: str, answers: Sequence[str]) -> float:
     return best
 
 
-def _ask(service: Any, question: str, answers: Sequence[str], group: str) -> Asked:
+def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> Asked:
+    """Ask ``service`` one question and score what it shows."""
     t0 = time.perf_counter()
     answer = service.ask(question)
     latency = (time.perf_counter() - t0) * 1000
@@ -266,7 +267,8 @@ def _ask(service: Any, question: str, answers: Sequence[str], group: str) -> Ask
     )
 
 
-def _summary(asked: Sequence[Asked]) -> dict[str, Any]:
+def summary(asked: Sequence[Asked]) -> dict[str, Any]:
+    """hit@1, hit@3, MRR, median first quote and answer rate of ``asked``."""
     n = max(1, len(asked))
     firsts = [a.first_chars for a in asked if a.first_chars]
     return {
@@ -428,29 +430,36 @@ def evaluate(
             progress(f"article {articles[0] + i}: {article.title}")
         service = serve(article)
         for q in article.questions:
-            a = _ask(service, q.question, q.answers, "answerable")
+            a = ask_one(service, q.question, q.answers, "answerable")
             overlap = word_overlap(q.question, article.contexts[q.paragraph], q.answers)
             asked.append(replace(a, overlap=overlap))
-            asked.append(_ask(service, chat_noise(q.question, rng), q.answers, "chat_noise"))
+            asked.append(ask_one(service, chat_noise(q.question, rng), q.answers, "chat_noise"))
         for question in off_article_questions(chosen, i, OFF_ARTICLE_PER_ARTICLE, seed):
-            asked.append(_ask(service, question, (), "off_article"))
+            asked.append(ask_one(service, question, (), "off_article"))
         if article.title in v2:
             v2_article, impossible = v2[article.title]
             v2_service = serve(v2_article)
             for q in v2_article.questions:
-                asked.append(_ask(v2_service, q.question, q.answers, "v2_answerable"))
+                asked.append(ask_one(v2_service, q.question, q.answers, "v2_answerable"))
             for question in impossible:
-                asked.append(_ask(v2_service, question, (), "unanswerable"))
+                asked.append(ask_one(v2_service, question, (), "unanswerable"))
         if small_corpora:
             for size, group in ((1, "one_paragraph"), (3, "three_paragraphs")):
                 for j, part in enumerate(paragraph_groups(article, size)):
                     part_service = serve(part)
                     for q in part.questions:
-                        asked.append(_ask(part_service, q.question, q.answers, group))
+                        asked.append(ask_one(part_service, q.question, q.answers, group))
                     off = off_article_questions(chosen, i, 1, seed * 7919 + j)
                     for question in off:
-                        asked.append(_ask(part_service, question, (), group + "_off"))
+                        asked.append(ask_one(part_service, question, (), group + "_off"))
     return report(asked, articles)
+
+
+def low_overlap_quarter(asked: Sequence[Asked]) -> dict[str, Any]:
+    """:func:`summary` of the quarter of ``asked`` sharing the fewest words with their answer."""
+    cut = float(np.percentile([a.overlap for a in asked], 25))
+    low = [a for a in asked if a.overlap <= cut]
+    return {**summary(low), "max_overlap": round(cut, 4)}
 
 
 def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
@@ -462,7 +471,7 @@ def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
     original = of("answerable")
     off = of("off_article")
     latencies = [a.latency_ms for a in original]
-    metrics: dict[str, Any] = _summary(original)
+    metrics: dict[str, Any] = summary(original)
     metrics["in_article_answer_rate"] = metrics.pop("answer_rate")
     metrics.update(
         {
@@ -474,15 +483,13 @@ def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
         }
     )
     if original:
-        cut = float(np.percentile([a.overlap for a in original], 25))
-        low = [a for a in original if a.overlap <= cut]
-        metrics["low_overlap_quarter"] = {**_summary(low), "max_overlap": round(cut, 4)}
+        metrics["low_overlap_quarter"] = low_overlap_quarter(original)
     noisy = of("chat_noise")
     if noisy:
-        summary = _summary(noisy)
-        summary["hit@1_drop"] = metrics["hit@1"] - summary["hit@1"]
-        summary["answer_rate_drop"] = metrics["in_article_answer_rate"] - summary["answer_rate"]
-        metrics["chat_noise"] = summary
+        chat = summary(noisy)
+        chat["hit@1_drop"] = metrics["hit@1"] - chat["hit@1"]
+        chat["answer_rate_drop"] = metrics["in_article_answer_rate"] - chat["answer_rate"]
+        metrics["chat_noise"] = chat
     impossible, possible = of("unanswerable"), of("v2_answerable")
     if impossible or possible:
         metrics["squad_v2"] = {
@@ -501,7 +508,7 @@ def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
         inside, outside = of(group), of(group + "_off")
         if inside:
             small[group] = {
-                **_summary(inside),
+                **summary(inside),
                 "off_article_questions": len(outside),
                 "off_article_abstention": sum(not a.answered for a in outside)
                 / max(1, len(outside)),

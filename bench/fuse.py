@@ -176,7 +176,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
     for folder in parser.parse_args().folders:
-        fuse_folder(folder)
+        if not (folder / "model.onnx").is_file():
+            raise SystemExit(f"{folder}: no model.onnx to fuse")
+        try:
+            fuse_folder(folder)
+        except Exception as exc:  # unreadable, corrupt, or not an 8-bit graph of ours
+            raise SystemExit(
+                f"{folder}/model.onnx: cannot fuse ({type(exc).__name__}); left as it was"
+            ) from None
         print(f"{folder}/model.onnx fused")
 
 

@@ -167,7 +167,8 @@ def fuse_folder(folder: Path) -> None:
         partial = Path(tmp) / "model.onnx"
         if not fuse_and_quantize(full, partial):
             raise SystemExit(f"{source}: no attention the fuser could rewrite; left as it was")
-        staged = source.with_suffix(".onnx.partial")
+        # A name of this process's own: two runs at once never write one file.
+        staged = source.with_name(f".model.onnx.{os.getpid()}.partial")
         shutil.copy(partial, staged)
         os.replace(staged, source)
 

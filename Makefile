@@ -49,7 +49,7 @@ eval: $(STAMP)
 
 # Refits index/ranker.json on the tuning split (articles 0-23) only.
 tune: $(STAMP)
-	$(BIN)/quotebot tune $(SQUAD) --articles 0:24 --v2 $(SQUAD_V2) --read 3
+	$(BIN)/quotebot tune $(SQUAD) --articles 0:24 --v2 $(SQUAD_V2)
 
 # Retrains the shipped sentence reader on articles 0-23 (about 27 min); then `make tune`.
 reader: $(BENCH_STAMP)

@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "--read",
         type=int,
         metavar="N",
-        help="best candidates the sentence reader reads per question (default 4)",
+        help="best candidates the sentence reader reads per question (default 3)",
     )
     return parser
 

@@ -30,7 +30,7 @@ from index.store import CorpusIndex
 from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
-READ = 4  # best candidates the reader reads (unless the ranker file says otherwise)
+READ = 3  # best candidates the reader reads (unless the ranker file says otherwise)
 RANKER_FILE = Path(__file__).with_name("ranker.json")
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")

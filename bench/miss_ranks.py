@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.evaluate import CachedEmbedder, load_squad, word_overlap
+from bot.errors import QuotebotError
+from bot.evaluate import CachedEmbedder, article_range, load_squad, word_overlap
 from index.embedder import BUNDLED_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
 from index.search import Searcher
 from index.store import build_index
@@ -73,7 +74,10 @@ def main() -> None:
     parser.add_argument("--articles", default="0:24", help="tuning article range A:B")
     parser.add_argument("--cache", type=Path, default=Path(".quotebot/eval-cache"))
     args = parser.parse_args()
-    a, b = (int(x) for x in args.articles.split(":"))
+    try:
+        a, b = article_range(args.articles)
+    except QuotebotError as exc:
+        parser.error(str(exc))
     if b > 24:
         parser.error("look only at the tuning split (articles 0-23)")
 

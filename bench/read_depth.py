@@ -17,9 +17,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from bot.errors import QuotebotError
 from bot.evaluate import (
     Asked,
     CachedEmbedder,
+    article_range,
     ask_one,
     load_squad,
     low_overlap_quarter,
@@ -39,7 +41,10 @@ def main() -> None:
     parser.add_argument("--read", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--cache", type=Path, default=Path(".quotebot/eval-cache"))
     args = parser.parse_args()
-    a, b = (int(x) for x in args.articles.split(":"))
+    try:
+        a, b = article_range(args.articles)
+    except QuotebotError as exc:
+        parser.error(str(exc))
 
     model = SentenceTransformerEmbedder(BUNDLED_MODEL)
     builder = CachedEmbedder(model, args.cache)

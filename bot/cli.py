@@ -487,10 +487,10 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
 
-    from bot.evaluate import CachedEmbedder, evaluate
+    from bot.evaluate import CachedEmbedder, article_range, evaluate
     from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 
-    a, b = _range(args.articles)
+    a, b = article_range(args.articles)
     model = SentenceTransformerEmbedder(settings.model)
     # Sentence embeddings are kept between runs; questions are embedded by the
     # ONNX export each time, as the bot does, so the latency figures are real.
@@ -534,12 +534,12 @@ def _print_metrics(metrics: dict[str, Any], indent: str = "") -> None:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import CachedEmbedder
+    from bot.evaluate import CachedEmbedder, article_range
     from bot.tune import tune
     from index.embedder import SentenceTransformerEmbedder
 
-    a, b = _range(args.articles)
-    unseen = _range(args.unseen, "--unseen") if args.unseen else None
+    a, b = article_range(args.articles)
+    unseen = article_range(args.unseen, "--unseen") if args.unseen else None
     if unseen and not a <= unseen[0] < unseen[1] <= b:
         raise QuotebotError(f"--unseen {args.unseen} must lie within --articles {args.articles}.")
     from index.search import READ
@@ -561,16 +561,6 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(json.dumps(result, indent=2))
     return 0
-
-
-def _range(text: str, flag: str = "--articles") -> tuple[int, int]:
-    try:
-        a, b = (int(x) for x in text.split(":"))
-    except ValueError:
-        raise QuotebotError(f"{flag} takes A:B, like 24:48, not {text!r}.") from None
-    if not 0 <= a < b:
-        raise QuotebotError(f"{flag} needs 0 <= A < B, got {text!r}.")
-    return a, b
 
 
 __all__ = ["main", "messages"]

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import CorpusError
+from bot.errors import CorpusError, QuotebotError
 from index.documents import Document
 from index.highlight import FACT_KINDS, answer_kind, best_f1
 
@@ -371,6 +371,17 @@ def paragraph_groups(article: SquadArticle, size: int) -> list[SquadArticle]:
         ]
         out.append(SquadArticle(article.title, article.contexts[first:last], questions))
     return out
+
+
+def article_range(text: str, flag: str = "--articles") -> tuple[int, int]:
+    """``"A:B"`` as the articles ``A`` to ``B - 1``; bad input is a :class:`QuotebotError`."""
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise QuotebotError(f"{flag} takes A:B, like 24:48, not {text!r}.") from None
+    if not 0 <= a < b:
+        raise QuotebotError(f"{flag} needs 0 <= A < B, got {text!r}.")
+    return a, b
 
 
 def load_squad_v2(path: Path | str) -> dict[str, tuple[SquadArticle, list[str]]]:

@@ -15,7 +15,6 @@ articles only: it guides what to change.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.errors import QuotebotError
-from bot.evaluate import CachedEmbedder, article_range, load_squad, word_overlap
-from index.embedder import BUNDLED_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
+from bot.evaluate import article_range, embedders, load_squad, word_overlap
+from index.embedder import BUNDLED_MODEL
 from index.search import Searcher
 from index.store import build_index
 
@@ -81,13 +80,9 @@ def main() -> None:
     if b > 24:
         parser.error("look only at the tuning split (articles 0-23)")
 
-    model = SentenceTransformerEmbedder(BUNDLED_MODEL)
-    builder = CachedEmbedder(model, args.cache)
     found: list[Placed] = []
     read = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        model.export_onnx(Path(tmp))
-        asker = OnnxEmbedder(Path(tmp))  # questions embedded as the bot embeds them
+    with embedders(BUNDLED_MODEL, args.cache) as (builder, asker):
         for article in load_squad(args.squad)[a:b]:
             index = build_index([article.document()], builder)
             searcher = Searcher(index, asker)

@@ -13,23 +13,22 @@ sentence. Run it on the tuning articles (the default 0:24) to choose
 from __future__ import annotations
 
 import argparse
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from bot.errors import QuotebotError
 from bot.evaluate import (
     Asked,
-    CachedEmbedder,
     article_range,
     ask_one,
+    embedders,
     load_squad,
     low_overlap_quarter,
     summary,
     word_overlap,
 )
 from bot.service import QuoteService
-from index.embedder import BUNDLED_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
+from index.embedder import BUNDLED_MODEL
 from index.search import Searcher, default_ranker
 from index.store import build_index
 
@@ -46,13 +45,9 @@ def main() -> None:
     except QuotebotError as exc:
         parser.error(str(exc))
 
-    model = SentenceTransformerEmbedder(BUNDLED_MODEL)
-    builder = CachedEmbedder(model, args.cache)
     ranker = default_ranker()
     asked: dict[int, list[Asked]] = {d: [] for d in args.read}
-    with tempfile.TemporaryDirectory() as tmp:
-        model.export_onnx(Path(tmp))
-        asker = OnnxEmbedder(Path(tmp))  # questions embedded as the bot embeds them
+    with embedders(BUNDLED_MODEL, args.cache) as (builder, asker):
         for article in load_squad(args.squad)[a:b]:
             index = build_index([article.document()], builder)
             overlaps = [

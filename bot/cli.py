@@ -485,22 +485,10 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    import tempfile
-
-    from bot.evaluate import CachedEmbedder, article_range, evaluate
-    from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+    from bot.evaluate import article_range, embedders, evaluate
 
     a, b = article_range(args.articles)
-    model = SentenceTransformerEmbedder(settings.model)
-    # Sentence embeddings are kept between runs; questions are embedded by the
-    # ONNX export each time, as the bot does, so the latency figures are real.
-    builder = CachedEmbedder(model, settings.index_dir.parent / "eval-cache")
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            model.export_onnx(Path(tmp))
-            asker: Any = OnnxEmbedder(Path(tmp))
-        except QuotebotError:
-            asker = model
+    with embedders(settings.model, settings.index_dir.parent / "eval-cache") as (builder, asker):
         progress = None if args.json else _notice
         metrics = evaluate(
             args.file,

@@ -25,8 +25,10 @@ import hashlib
 import json
 import random
 import statistics
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -371,6 +373,26 @@ def paragraph_groups(article: SquadArticle, size: int) -> list[SquadArticle]:
         ]
         out.append(SquadArticle(article.title, article.contexts[first:last], questions))
     return out
+
+
+@contextmanager
+def embedders(model_name: str, cache: Path) -> Iterator[tuple[CachedEmbedder, Any]]:
+    """The sentence embedder and the question embedder of an evaluation.
+
+    Sentence embeddings are kept between runs in ``cache``; questions are embedded
+    by the ONNX export each time, as the bot does, so latency figures are real (by
+    the model itself where it cannot be exported).
+    """
+    from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+
+    model = SentenceTransformerEmbedder(model_name)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            model.export_onnx(Path(tmp))
+            asker: Any = OnnxEmbedder(Path(tmp))
+        except QuotebotError:
+            asker = model
+        yield CachedEmbedder(model, cache), asker
 
 
 def article_range(text: str, flag: str = "--articles") -> tuple[int, int]:

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.errors import QuotebotError
-from bot.evaluate import article_range, embedders, load_squad, word_overlap
+from bot.evaluate import article_arg, embedders, load_squad, word_overlap
 from index.embedder import BUNDLED_MODEL
 from index.search import Searcher
 from index.store import build_index
@@ -70,13 +69,12 @@ def table(found: list[Placed], read: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
-    parser.add_argument("--articles", default="0:24", help="tuning article range A:B")
+    parser.add_argument(
+        "--articles", default="0:24", type=article_arg, help="tuning article range A:B"
+    )
     parser.add_argument("--cache", type=Path, default=Path(".quotebot/eval-cache"))
     args = parser.parse_args()
-    try:
-        a, b = article_range(args.articles)
-    except QuotebotError as exc:
-        parser.error(str(exc))
+    a, b = args.articles
     if b > 24:
         parser.error("look only at the tuning split (articles 0-23)")
 

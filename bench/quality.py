@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers
-from bot.evaluate import load_squad, ranking_metrics
+from bot.evaluate import article_arg, load_squad, ranking_metrics
 
 DEPTH = 3  # quotes scored per question, as many as quotebot shows
 
@@ -101,10 +101,10 @@ def quality(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, required=True)
-    parser.add_argument("--articles", default="24:48")
+    parser.add_argument("--articles", default="24:48", type=article_arg)
     parser.add_argument("--workdir", type=Path, default=Path(".quotebot/bench"))
     args = parser.parse_args()
-    a, b = (int(x) for x in args.articles.split(":"))
+    a, b = args.articles
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(json.dumps(quality(args.squad, (a, b), args.workdir), indent=2))
 

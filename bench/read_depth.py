@@ -16,10 +16,9 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from bot.errors import QuotebotError
 from bot.evaluate import (
     Asked,
-    article_range,
+    article_arg,
     ask_one,
     embedders,
     load_squad,
@@ -36,14 +35,11 @@ from index.store import build_index
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
-    parser.add_argument("--articles", default="0:24", help="article range A:B")
+    parser.add_argument("--articles", default="0:24", type=article_arg, help="article range A:B")
     parser.add_argument("--read", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--cache", type=Path, default=Path(".quotebot/eval-cache"))
     args = parser.parse_args()
-    try:
-        a, b = article_range(args.articles)
-    except QuotebotError as exc:
-        parser.error(str(exc))
+    a, b = args.articles
 
     ranker = default_ranker()
     asked: dict[int, list[Asked]] = {d: [] for d in args.read}

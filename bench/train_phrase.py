@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import finetune
-from bot.evaluate import chat_noise
+from bot.evaluate import article_arg, chat_noise
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.highlight import best_f1
 from index.passages import sentence_spans
@@ -235,8 +235,10 @@ def first_quotes(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
-    parser.add_argument("--train", default="0:20", help="training articles A:B")
-    parser.add_argument("--hold-out", default="20:24", help="articles that choose the threshold")
+    parser.add_argument("--train", default="0:20", type=article_arg, help="training articles A:B")
+    parser.add_argument(
+        "--hold-out", default="20:24", type=article_arg, help="articles that choose the threshold"
+    )
     parser.add_argument("--model", default=BUNDLED_MODEL)
     parser.add_argument("--out", type=Path, default=Path("index/phrase"))
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -249,8 +251,7 @@ def main() -> None:
         "--threshold-only", action="store_true", help="keep the model in --out, choose again"
     )
     args = parser.parse_args()
-    a, b = (int(x) for x in args.train.split(":"))
-    c, d = (int(x) for x in args.hold_out.split(":"))
+    (a, b), (c, d) = args.train, args.hold_out
     if max(b, d) > 24:
         parser.error("train and choose only on articles 0-23 (the tuning split)")
     if not args.threshold_only:

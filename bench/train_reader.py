@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import finetune
-from bot.evaluate import chat_noise, load_squad, load_squad_v2
+from bot.evaluate import article_arg, chat_noise, load_squad, load_squad_v2
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.passages import sentence_spans
 from index.query import search_text
@@ -161,7 +161,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("squad", type=Path, help="SQuAD v1.1 dev file")
     parser.add_argument("--v2", type=Path, help="SQuAD v2.0 dev file (unanswerable questions)")
-    parser.add_argument("--articles", default="0:24", help="tuning articles (default 0:24)")
+    parser.add_argument(
+        "--articles", default="0:24", type=article_arg, help="tuning articles (default 0:24)"
+    )
     parser.add_argument("--out", type=Path, default=Path("index/reader"))
     parser.add_argument("--model", default=BUNDLED_MODEL)
     parser.add_argument("--epochs", type=float, default=1.5)
@@ -169,7 +171,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=4e-5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    a, b = (int(x) for x in args.articles.split(":"))
+    a, b = args.articles
     if b > 24:
         parser.error("train only on the tuning split (articles 0-23)")
     data = pairs(args.squad, args.v2, (a, b), args.seed)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.evaluate import article_arg
 from index.highlight import HIGHLIGHT_FILE, Example, fit
 from index.passages import sentence_spans
 from index.text import stems
@@ -61,11 +62,13 @@ def examples(path: Path, first: int, last: int) -> list[Example]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
-    parser.add_argument("--articles", default="0:24", help="tuning articles A:B (default 0:24)")
+    parser.add_argument(
+        "--articles", default="0:24", type=article_arg, help="tuning articles A:B (default 0:24)"
+    )
     parser.add_argument("--precision", type=float, default=0.9, help="precision of the marks")
     parser.add_argument("-o", "--output", type=Path, default=HIGHLIGHT_FILE)
     args = parser.parse_args(argv)
-    first, last = (int(x) for x in args.articles.split(":"))
+    first, last = args.articles
 
     def say(text: str) -> None:
         print(text, file=sys.stderr)

@@ -21,6 +21,7 @@ asked, and the quotes are scored against the gold answer strings:
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
@@ -404,6 +405,14 @@ def article_range(text: str, flag: str = "--articles") -> tuple[int, int]:
     if not 0 <= a < b:
         raise QuotebotError(f"{flag} needs 0 <= A < B, got {text!r}.")
     return a, b
+
+
+def article_arg(text: str) -> tuple[int, int]:
+    """:func:`article_range` as an argparse ``type``: bad input is one usage line."""
+    try:
+        return article_range(text, "a range")
+    except QuotebotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def load_squad_v2(path: Path | str) -> dict[str, tuple[SquadArticle, list[str]]]:

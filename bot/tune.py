@@ -274,12 +274,9 @@ def fit_abstention(
     """
     inside = np.isin(kinds, ("answerable", "noisy")).astype(float)
     original = (kinds == "answerable") & whole
-    present = {k: max(1, int((kinds == k).sum())) for k in (*ABSTAIN_SHARE, "unanswerable")}
     fits, table = [], []
     for share in UNANSWERABLE_SHARES:
-        shares = dict(ABSTAIN_SHARE, unanswerable=share)
-        shares["off_article"] -= share
-        weight = np.array([shares.get(k, 0.0) / present.get(k, 1) for k in kinds])
+        weight = abstain_weights(kinds, share)
         use = weight > 0
         aw, ab = fit_logistic(x[use], inside[use], weight[use])
         p = _sigmoid(x @ aw + ab)
@@ -305,6 +302,16 @@ def fit_abstention(
     return aw, ab, threshold, table[best], table
 
 
+def abstain_weights(kinds: np.ndarray, share: float) -> np.ndarray:
+    """Each question's weight in the abstention fit: every kind's total is its share in
+    :data:`ABSTAIN_SHARE`, with ``share`` moved from other articles' questions to
+    v2.0's unanswerable ones."""
+    shares = dict(ABSTAIN_SHARE, unanswerable=share)
+    shares["off_article"] -= share
+    present = {k: max(1, int((kinds == k).sum())) for k in shares}
+    return np.array([shares.get(k, 0.0) / present.get(k, 1) for k in kinds])
+
+
 def _share(answered: np.ndarray, mask: np.ndarray) -> float:
     """The share of the questions in ``mask`` that are answered."""
     return float(answered[mask].mean()) if mask.any() else 0.0
@@ -312,6 +319,63 @@ def _share(answered: np.ndarray, mask: np.ndarray) -> float:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+
+
+@dataclass
+class Ranking:
+    """The tuning questions answered by the fitted ranker and reader: what the
+    abstention model and the confidence are then fitted on."""
+
+    asked: list[Asked]
+    ranker: Ranker  # the ranker with its reader's weight; no abstention yet
+    x: np.ndarray  # each question's abstention features
+    right: list[bool]  # whether the first quote shown holds a gold answer
+    figures: dict[str, Any]  # top-1 before and after the fit, and with the reader
+
+
+def rank(
+    path: Path | str,
+    articles: tuple[int, int],
+    embedder: Any,
+    *,
+    v2_path: Path | str | None = None,
+    unseen: tuple[int, int] | None = None,
+    read: int = READ,
+    progress: Callable[[str], None] | None = None,
+) -> Ranking:
+    """Collect the tuning questions, fit the ranker and the reader's weight, and ask
+    every question with them (see :func:`tune` for ``unseen`` and ``read``)."""
+    asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
+    if progress:
+        progress("fitting the ranker")
+    candidate_labels(asked)
+    ranked = [a for a in asked if a.kind in ("answerable", "noisy")]
+    before = top1(ranked, default_ranker())
+    plain = replace(fit_ranker(ranked), read=read)
+    after = top1(ranked, plain)
+
+    if progress:
+        progress("weighing the reader")
+    fresh = [a for a in ranked if unseen is None or unseen[0] <= a.article < unseen[1]]
+    reader_weight, read_before, read_after = fit_reader_weight(fresh, plain)
+
+    if progress:
+        progress("asking every question with them")
+    ranker = replace(plain, reader_weight=reader_weight)
+    feats, right = [], []
+    for a in asked:
+        a.service.searcher.ranker = ranker
+        answer, result = a.service.explain(a.question, vector=a.vector)
+        feats.append(result.abstain_features)
+        shown = [q.text for q in (answer.closest if answer.abstained else answer.quotes)]
+        right.append(bool(a.answers) and hit_rank(shown, a.answers, depth=1) == 1)
+    figures = {
+        "top1_sentence_before": before,
+        "top1_sentence_after": after,
+        "reader_weight": reader_weight,
+        "top1_sentence_reader": {"without": read_before, "with": read_after},
+    }
+    return Ranking(asked, ranker, np.array(feats), right, figures)
 
 
 def tune(
@@ -334,36 +398,16 @@ def tune(
     those articles alone; the ranker and the abstention model still use all.
     ``read``: how many of the best candidates the reader reads, here and when serving.
     """
-    asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
+    ranking = rank(
+        path, articles, embedder, v2_path=v2_path, unseen=unseen, read=read, progress=progress
+    )
+    asked, ranker, x, right = ranking.asked, ranking.ranker, ranking.x, ranking.right
 
     def fresh(a: Asked) -> bool:
         return unseen is None or unseen[0] <= a.article < unseen[1]
 
     if progress:
-        progress("fitting the ranker")
-    candidate_labels(asked)
-    ranked = [a for a in asked if a.kind in ("answerable", "noisy")]
-    before = top1(ranked, default_ranker())
-    plain = replace(fit_ranker(ranked), read=read)
-    after = top1(ranked, plain)
-
-    if progress:
-        progress("weighing the reader")
-    reader_weight, read_before, read_after = fit_reader_weight(
-        [a for a in ranked if fresh(a)], plain
-    )
-
-    if progress:
         progress("fitting the abstention model and the confidence")
-    ranker = replace(plain, reader_weight=reader_weight)
-    feats, right = [], []
-    for a in asked:
-        a.service.searcher.ranker = ranker
-        answer, result = a.service.explain(a.question, vector=a.vector)
-        feats.append(result.abstain_features)
-        shown = [q.text for q in (answer.closest if answer.abstained else answer.quotes)]
-        right.append(bool(a.answers) and hit_rank(shown, a.answers, depth=1) == 1)
-    x = np.array(feats)
     kinds = np.array([a.kind for a in asked])
     whole = np.array([a.whole for a in asked])
     aw, ab, threshold, chosen, choices = fit_abstention(x, kinds, whole, answer_rate)
@@ -412,10 +456,7 @@ def tune(
         "questions": {k: int(v) for k, v in present.items()},
         "unanswerable_share": chosen["share"],
         "unanswerable_shares_tried": choices,
-        "top1_sentence_before": before,
-        "top1_sentence_after": after,
-        "reader_weight": reader_weight,
-        "top1_sentence_reader": {"without": read_before, "with": read_after},
+        **ranking.figures,
         **{k: v for k, v in chosen.items() if k != "share"},
         "threshold": threshold,
         "confidence_ece": calibration_error(conf, cy)[0],

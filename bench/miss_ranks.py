@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.evaluate import article_arg, embedders, load_squad, word_overlap
+from bot.evaluate import article_arg, embedders, load_squad, squad_arg, word_overlap
 from index.embedder import BUNDLED_MODEL
 from index.search import Searcher
 from index.store import build_index
@@ -68,7 +68,7 @@ def table(found: list[Placed], read: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
+    parser.add_argument("squad", type=squad_arg, help="squad_v1.1_dev.json")
     parser.add_argument(
         "--articles", default="0:24", type=article_arg, help="tuning article range A:B"
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers
-from bot.evaluate import article_arg, load_squad, ranking_metrics
+from bot.evaluate import article_arg, load_squad, ranking_metrics, squad_arg
 
 DEPTH = 3  # quotes scored per question, as many as quotebot shows
 
@@ -100,7 +100,7 @@ def quality(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--squad", type=Path, required=True)
+    parser.add_argument("--squad", type=squad_arg, required=True)
     parser.add_argument("--articles", default="24:48", type=article_arg)
     parser.add_argument("--workdir", type=Path, default=Path(".quotebot/bench"))
     args = parser.parse_args()

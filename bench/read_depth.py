@@ -23,6 +23,7 @@ from bot.evaluate import (
     embedders,
     load_squad,
     low_overlap_quarter,
+    squad_arg,
     summary,
     word_overlap,
 )
@@ -34,7 +35,7 @@ from index.store import build_index
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
+    parser.add_argument("squad", type=squad_arg, help="squad_v1.1_dev.json")
     parser.add_argument("--articles", default="0:24", type=article_arg, help="article range A:B")
     parser.add_argument("--read", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--cache", type=Path, default=Path(".quotebot/eval-cache"))

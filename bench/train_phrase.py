@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import finetune
-from bot.evaluate import article_arg, chat_noise
+from bot.evaluate import article_arg, chat_noise, squad_arg
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.highlight import best_f1
 from index.passages import sentence_spans
@@ -234,7 +234,7 @@ def first_quotes(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
+    parser.add_argument("squad", type=squad_arg, help="squad_v1.1_dev.json")
     parser.add_argument("--train", default="0:20", type=article_arg, help="training articles A:B")
     parser.add_argument(
         "--hold-out", default="20:24", type=article_arg, help="articles that choose the threshold"

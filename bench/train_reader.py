@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import finetune
-from bot.evaluate import article_arg, chat_noise, load_squad, load_squad_v2
+from bot.evaluate import article_arg, chat_noise, load_squad, load_squad_v2, squad_arg
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.passages import sentence_spans
 from index.query import search_text
@@ -159,8 +159,8 @@ def export(tokenizer: Any, model: Any, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("squad", type=Path, help="SQuAD v1.1 dev file")
-    parser.add_argument("--v2", type=Path, help="SQuAD v2.0 dev file (unanswerable questions)")
+    parser.add_argument("squad", type=squad_arg, help="SQuAD v1.1 dev file")
+    parser.add_argument("--v2", type=squad_arg, help="SQuAD v2.0 dev file (unanswerable questions)")
     parser.add_argument(
         "--articles", default="0:24", type=article_arg, help="tuning articles (default 0:24)"
     )

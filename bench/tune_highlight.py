@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.evaluate import article_arg
+from bot.evaluate import article_arg, squad_arg
 from index.highlight import HIGHLIGHT_FILE, Example, fit
 from index.passages import sentence_spans
 from index.text import stems
@@ -61,7 +61,7 @@ def examples(path: Path, first: int, last: int) -> list[Example]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("squad", type=Path, help="squad_v1.1_dev.json")
+    parser.add_argument("squad", type=squad_arg, help="squad_v1.1_dev.json")
     parser.add_argument(
         "--articles", default="0:24", type=article_arg, help="tuning articles A:B (default 0:24)"
     )

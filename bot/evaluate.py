@@ -415,6 +415,16 @@ def article_arg(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def squad_arg(text: str) -> Path:
+    """A SQuAD JSON file as an argparse ``type``, read once to check it: a missing or
+    malformed file is one usage line, before a long run starts."""
+    try:
+        _squad_data(text)
+    except QuotebotError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
+
+
 def load_squad_v2(path: Path | str) -> dict[str, tuple[SquadArticle, list[str]]]:
     """By title: the v2.0 article (answerable questions) and its unanswerable questions."""
     data = _squad_data(path)

@@ -28,7 +28,7 @@ import numpy as np
 from bot.evaluate import CachedEmbedder, article_arg, squad_arg
 from bot.tune import abstain_weights, rank
 from index.embedder import BUNDLED_MODEL, SentenceTransformerEmbedder
-from index.logistic import fit_logistic
+from index.logistic import adam_step, fit_logistic
 
 Model = Callable[[np.ndarray], np.ndarray]  # features -> P(answerable)
 
@@ -70,11 +70,7 @@ def fit_units(
             "b": back.sum(0),
             "v": act.T @ g + l2 * p["v"],
         }
-        for k, grad in grads.items():
-            m, v = moments[k]
-            m[...] = 0.9 * m + 0.1 * grad
-            v[...] = 0.999 * v + 0.001 * grad**2
-            p[k] -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        adam_step(p, grads, moments, t)
 
     def predict(rows: np.ndarray) -> np.ndarray:
         r = (rows - mean) / std

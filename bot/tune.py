@@ -49,7 +49,7 @@ from bot.evaluate import (
     off_article_questions,
     paragraph_groups,
 )
-from index.logistic import fit_logistic, fit_monotone
+from index.logistic import adam_step, fit_logistic, fit_monotone
 from index.search import (
     ABSTAIN_FEATURES,
     CONFIDENCE_FEATURES,
@@ -202,11 +202,7 @@ def fit_ranker(
             "b": back.sum(0),
             "v": act.T @ g + l2 * params["v"],
         }
-        for k, grad in grads.items():
-            m, v = moments[k]
-            m[...] = 0.9 * m + 0.1 * grad
-            v[...] = 0.999 * v + 0.001 * grad**2
-            params[k] -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        adam_step(params, grads, moments, t)
     # Back to raw feature units (the linear part's constant shift does not change ranks).
     hidden = params["h"] / std[:, None]
     return Ranker(

@@ -1,5 +1,6 @@
-"""The weighted logistic regression the fitted models share (abstention, confidence,
-how sure a marked phrase is): small enough to read, no dependency beyond numpy."""
+"""What the fitted models share: the weighted logistic regression (abstention,
+confidence, how sure a marked phrase is), a monotone calibration map and an Adam
+step. Small enough to read, no dependency beyond numpy."""
 
 from __future__ import annotations
 
@@ -47,3 +48,18 @@ def fit_monotone(p: np.ndarray, y: np.ndarray, bins: int = 40) -> tuple[list[flo
             blocks[-1] = [(prev[0] * prev[1] + share * weight) / total, total, prev[2] + n]
     ys = [share for share, _, n in blocks for _ in range(int(n))]
     return xs, ys
+
+
+def adam_step(
+    params: dict[str, np.ndarray],
+    grads: dict[str, np.ndarray],
+    moments: dict[str, tuple[np.ndarray, np.ndarray]],
+    t: int,
+    rate: float = 0.01,
+) -> None:
+    """One Adam update of ``params`` in place (step ``t`` from 1; ``moments`` start at 0)."""
+    for k, grad in grads.items():
+        m, v = moments[k]
+        m[...] = 0.9 * m + 0.1 * grad
+        v[...] = 0.999 * v + 0.001 * grad**2
+        params[k] -= rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)

@@ -308,6 +308,11 @@ def abstain_weights(kinds: np.ndarray, share: float) -> np.ndarray:
     return np.array([shares.get(k, 0.0) / present.get(k, 1) for k in kinds])
 
 
+def _unseen_by_reader(a: Asked, unseen: tuple[int, int] | None) -> bool:
+    """Whether ``a``'s article is among those the reader was not trained on (all, if unknown)."""
+    return unseen is None or unseen[0] <= a.article < unseen[1]
+
+
 def _share(answered: np.ndarray, mask: np.ndarray) -> float:
     """The share of the questions in ``mask`` that are answered."""
     return float(answered[mask].mean()) if mask.any() else 0.0
@@ -352,7 +357,7 @@ def rank(
 
     if progress:
         progress("weighing the reader")
-    fresh = [a for a in ranked if unseen is None or unseen[0] <= a.article < unseen[1]]
+    fresh = [a for a in ranked if _unseen_by_reader(a, unseen)]
     reader_weight, read_before, read_after = fit_reader_weight(fresh, plain)
 
     if progress:
@@ -399,9 +404,6 @@ def tune(
     )
     asked, ranker, x, right = ranking.asked, ranking.ranker, ranking.x, ranking.right
 
-    def fresh(a: Asked) -> bool:
-        return unseen is None or unseen[0] <= a.article < unseen[1]
-
     if progress:
         progress("fitting the abstention model and the confidence")
     kinds = np.array([a.kind for a in asked])
@@ -413,7 +415,7 @@ def tune(
     # The confidence: fitted on the pool the evaluation mixes (questions as written,
     # other articles' questions, unanswerable ones), on every corpus size.
     pool = np.isin(kinds, ("answerable", "off_article", "unanswerable"))
-    pool &= np.array([fresh(a) for a in asked], dtype=bool)
+    pool &= np.array([_unseen_by_reader(a, unseen) for a in asked], dtype=bool)
     sizes = [len(a.service.index) for a in asked]
     cx = np.array(
         [confidence_features(f, float(zi), n) for f, zi, n in zip(x, z, sizes, strict=True)]

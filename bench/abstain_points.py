@@ -110,7 +110,9 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[0.98, 0.95, 0.90])
     parser.add_argument("--units", type=int, default=16)
     parser.add_argument("--share", type=float, default=0.05)
-    parser.add_argument("--features", type=Path, help="an .npz to keep the features in")
+    parser.add_argument(
+        "--features", type=Path, help="an .npz to keep the features in (reused if present)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(".quotebot/tune-cache"))
     args = parser.parse_args()
     a, b = args.articles
@@ -122,8 +124,14 @@ def main() -> None:
         parser.error("--share takes 0 to 0.5 (taken from other articles' questions)")
 
     if args.features and args.features.exists():
-        kept = np.load(args.features)
-        x, kinds, whole, articles = kept["x"], kept["kinds"], kept["whole"], kept["articles"]
+        try:
+            kept = np.load(args.features)
+            x, kinds, whole, articles = (kept[k] for k in ("x", "kinds", "whole", "articles"))
+            span = [int(n) for n in kept["span"]]
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error(f"{args.features} holds no features of this script ({type(exc).__name__})")
+        if span != [a, b]:
+            parser.error(f"{args.features} holds articles {span[0]}:{span[1]}, not {a}:{b}")
     else:
         embedder = CachedEmbedder(SentenceTransformerEmbedder(BUNDLED_MODEL), args.cache)
         ranking = rank(args.squad, (a, b), embedder, v2_path=args.v2, progress=print)
@@ -132,7 +140,7 @@ def main() -> None:
         whole = np.array([q.whole for q in ranking.asked])
         articles = np.array([q.article for q in ranking.asked])
         if args.features:
-            np.savez(args.features, x=x, kinds=kinds, whole=whole, articles=articles)
+            np.savez(args.features, x=x, kinds=kinds, whole=whole, articles=articles, span=[a, b])
 
     models: dict[str, tuple[float, Callable[..., Model]]] = {
         "logistic, other articles' questions only (shipped)": (0.0, fit_linear),

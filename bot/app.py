@@ -214,7 +214,12 @@ def service_for(
     from index.search import Searcher
 
     searcher = Searcher(index, query_embedder(index, settings, embedder_factory))
-    return QuoteService(index, searcher, max_question_chars=settings.max_question_chars)
+    return QuoteService(
+        index,
+        searcher,
+        max_question_chars=settings.max_question_chars,
+        min_confidence=settings.min_confidence,
+    )
 
 
 def build_service(

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", type=Path, help="corpus folder (QUOTEBOT_CORPUS)")
     parser.add_argument("--index-dir", type=Path, help="index folder (QUOTEBOT_INDEX_DIR)")
     parser.add_argument("--model", help="embedding model (QUOTEBOT_MODEL)")
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        metavar="P",
+        help="decline answers less likely than P to be right (QUOTEBOT_MIN_CONFIDENCE)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -121,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             corpus=args.corpus,
             index_dir=args.index_dir,
             model=args.model,
+            min_confidence=args.min_confidence,
             index_kind=getattr(args, "kind", None),
             host=getattr(args, "host", None),
             metrics_port=getattr(args, "metrics_port", None),
@@ -497,6 +504,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             build_embedder=builder,
             query_embedder=asker,
             small_corpora=not args.no_small,
+            min_confidence=settings.min_confidence,
             progress=progress,
         )
     if args.json:

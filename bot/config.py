@@ -29,6 +29,9 @@ class Settings:
     model: str = DEFAULT_MODEL
     index_kind: str = "auto"  # one of index.vectors.KINDS
     max_question_chars: int = 500
+    # Decline answers less likely than this to hold the answer in their first quote
+    # (the confidence is calibrated); 0 answers wherever the tuned model does.
+    min_confidence: float = 0.0
     max_file_mb: float = 20.0  # corpus files larger than this are skipped
     reload_seconds: float = 2.0  # how often a running bot looks for a new index; 0: never
     feedback_db: Path = Path(".quotebot/feedback.sqlite3")
@@ -98,6 +101,7 @@ class Settings:
                 values[attr] = get(var)
         number_vars = {
             "max_question_chars": ("QUOTEBOT_MAX_QUESTION_CHARS", int),
+            "min_confidence": ("QUOTEBOT_MIN_CONFIDENCE", float),
             "max_file_mb": ("QUOTEBOT_MAX_FILE_MB", float),
             "reload_seconds": ("QUOTEBOT_RELOAD_SECONDS", float),
             "cooldown_rate": ("QUOTEBOT_COOLDOWN_RATE", int),
@@ -134,6 +138,11 @@ class Settings:
             )
         if self.max_question_chars < 10:
             raise ConfigError("QUOTEBOT_MAX_QUESTION_CHARS must be at least 10.")
+        if not 0 <= self.min_confidence < 1:
+            raise ConfigError(
+                "QUOTEBOT_MIN_CONFIDENCE must be from 0 (answer as tuned) to below 1, "
+                f"got {self.min_confidence}."
+            )
         if not 0 < self.max_file_mb < float("inf"):
             raise ConfigError("QUOTEBOT_MAX_FILE_MB must be a positive number of megabytes.")
         if not 0 <= self.reload_seconds < float("inf"):

@@ -452,6 +452,7 @@ def evaluate(
     ranker: Any = None,
     seed: int = 0,
     small_corpora: bool = True,
+    min_confidence: float = 0.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Score quotebot on ``articles[0]:articles[1]`` of a SQuAD v1.1 file.
@@ -474,7 +475,9 @@ def evaluate(
 
     def serve(article: SquadArticle) -> Any:
         index = build_index([article.document()], build_embedder)
-        return QuoteService(index, Searcher(index, query_embedder, ranker))
+        return QuoteService(
+            index, Searcher(index, query_embedder, ranker), min_confidence=min_confidence
+        )
 
     asked: list[Asked] = []
     for i, article in enumerate(chosen):
@@ -504,7 +507,10 @@ def evaluate(
                     off = off_article_questions(chosen, i, 1, seed * 7919 + j)
                     for question in off:
                         asked.append(ask_one(part_service, question, (), group + "_off"))
-    return report(asked, articles)
+    metrics = report(asked, articles)
+    if min_confidence:
+        metrics["min_confidence"] = min_confidence  # these figures hold at that setting
+    return metrics
 
 
 def low_overlap_quarter(asked: Sequence[Asked]) -> dict[str, Any]:

@@ -61,12 +61,17 @@ class QuoteService:
         max_question_chars: int = 500,
         max_quotes: int = MAX_QUOTES,
         highlighter: Highlighter | None = None,
+        min_confidence: float = 0.0,
     ) -> None:
+        """``min_confidence``: answers whose first quote is less likely than this to
+        hold the answer are declined too (a stricter bot: fewer wrong answers, more
+        "not found")."""
         self.index = index
         self.highlighter = highlighter or default_highlighter()
         self.searcher = searcher
         self.max_question_chars = max_question_chars
         self.max_quotes = max_quotes
+        self.min_confidence = min_confidence
         self._docs = {d.doc_id: (i, d) for i, d in enumerate(index.documents)}
 
     def ask(self, question: str, previous: Turn | None = None) -> Answer:
@@ -98,6 +103,7 @@ class QuoteService:
         # is probably not the answer: a quote more likely right than wrong is shown.
         likely = result.answerable >= self.searcher.ranker.threshold
         answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE)
+        answered = answered and result.confidence >= self.min_confidence
         if answered:
             quotes[0] = self._marked(text, quotes[0], result.confidence)
         answer = Answer(

@@ -68,6 +68,24 @@ def test_ask_abstains_on_a_question_the_article_does_not_answer(built):
     assert answer["closest"]
 
 
+def test_a_team_can_ask_for_surer_answers_only(built):
+    """QUOTEBOT_MIN_CONFIDENCE (or --min-confidence) declines what is less likely right."""
+    question = "How many dollars a year could the city give up?"
+    plain = json.loads(run(["ask", "--json", question], built).stdout)
+    assert plain["abstained"] is False and plain["confidence"] < 0.99
+    bar = f"{plain['confidence'] + 0.005:.3f}"
+    for args, env in (
+        (["--min-confidence", bar], built),
+        ([], dict(built, QUOTEBOT_MIN_CONFIDENCE=bar)),
+    ):
+        strict = json.loads(run([*args, "ask", "--json", question], env).stdout)
+        assert strict["abstained"] is True and strict["quotes"] == []
+        assert strict["closest"][0]["text"] == plain["quotes"][0]["text"]
+    wrong = run(["--min-confidence", "2", "ask", question], built)
+    assert wrong.returncode != 0 and "QUOTEBOT_MIN_CONFIDENCE must be" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
 def test_ask_reads_one_question_per_stdin_line(built):
     questions = "How did the council vote?\n\nWho is the mayor of Denver?\n   \n"
     result = run(["ask", "--json", "-"], built, stdin=questions)

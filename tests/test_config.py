@@ -59,6 +59,10 @@ def test_secrets_never_appear_in_repr():
         ({"QUOTEBOT_MAX_FILE_MB": "inf"}, "QUOTEBOT_MAX_FILE_MB"),
         ({"QUOTEBOT_RELOAD_SECONDS": "-1"}, "QUOTEBOT_RELOAD_SECONDS"),
         ({"QUOTEBOT_RELOAD_SECONDS": "nan"}, "QUOTEBOT_RELOAD_SECONDS"),
+        ({"QUOTEBOT_MIN_CONFIDENCE": "high"}, "QUOTEBOT_MIN_CONFIDENCE"),
+        ({"QUOTEBOT_MIN_CONFIDENCE": "1"}, "QUOTEBOT_MIN_CONFIDENCE"),
+        ({"QUOTEBOT_MIN_CONFIDENCE": "-0.1"}, "QUOTEBOT_MIN_CONFIDENCE"),
+        ({"QUOTEBOT_MIN_CONFIDENCE": "nan"}, "QUOTEBOT_MIN_CONFIDENCE"),
     ],
 )
 def test_malformed_values_name_the_variable(env, variable):

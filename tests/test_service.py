@@ -47,6 +47,18 @@ def test_answer_quotes_the_sentence_that_answers(service: QuoteService):
     assert answer.quotes[0].paragraph == 7
 
 
+def test_a_stricter_bot_declines_answers_below_its_confidence(service: QuoteService):
+    answer = service.ask("What did ICE call the ordinance?")
+    assert not answer.abstained and answer.confidence < 1
+    for bar, declined in ((answer.confidence, False), (min(1.0, answer.confidence + 1e-6), True)):
+        strict = QuoteService(service.index, service.searcher, min_confidence=bar)
+        again = strict.ask("What did ICE call the ordinance?")
+        assert again.abstained == declined
+        # Declined, the same quotes are offered as the closest matches, not as an answer.
+        shown = again.closest if declined else again.quotes
+        assert [q.text for q in shown] == [q.text for q in answer.quotes]
+
+
 def test_off_topic_question_abstains_with_closest_matches(service: QuoteService):
     answer = service.ask("Who won the 2018 World Cup?")
     assert answer.abstained

@@ -82,6 +82,17 @@ def test_evaluate_scores_each_article_as_its_own_corpus(tmp_path):
         assert 0.0 <= m[key] <= 1.0
 
 
+def test_evaluate_reports_the_figures_at_a_confidence_bar(tmp_path):
+    embedder = FakeEmbedder()
+    kwargs = {"build_embedder": embedder, "query_embedder": embedder, "small_corpora": False}
+    plain = evaluate(_squad(tmp_path), (0, 2), **kwargs)
+    assert "min_confidence" not in plain and plain["in_article_answer_rate"] > 0
+    strict = evaluate(_squad(tmp_path), (0, 2), min_confidence=0.999999, **kwargs)
+    assert strict["min_confidence"] == 0.999999
+    assert strict["in_article_answer_rate"] < plain["in_article_answer_rate"]
+    assert strict["off_article_abstention"] == 1.0
+
+
 def test_load_squad_keeps_answerable_questions_only(tmp_path):
     path = _squad(tmp_path)
     data = json.loads(path.read_text())

@@ -223,10 +223,15 @@ def top1(samples: Sequence[Asked], ranker: Ranker) -> float:
     return float(np.mean([labels[int(np.argmax(ranker.score(f)))] for f, labels in scored]))
 
 
-def fit_reader_weight(samples: Sequence[Asked], ranker: Ranker) -> tuple[float, float, float]:
+def fit_reader_weight(
+    samples: Sequence[Asked], ranker: Ranker
+) -> tuple[float, float, float, float | None]:
     """The weight of the reader's logit among the best candidates that maximises top-1.
 
-    Returns the weight and top-1 of the first sentence without and with the reader.
+    Returns the weight, top-1 of the first sentence without and with the reader, and
+    the highest logit the reader gave (the bound that lets a search leave candidates
+    unread; None without a reader). ``ranker`` must read every candidate it reads
+    (no bound of its own).
     """
     rows = []
     for a in samples:
@@ -242,14 +247,14 @@ def fit_reader_weight(samples: Sequence[Asked], ranker: Ranker) -> tuple[float, 
         labels = np.array([any(g in index.sentence_text(h.row) for g in a.answers) for h in hits])
         rows.append((np.array([h.score for h in hits]), result.read, labels))
     if not rows:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, None
 
     def top(weight: float) -> float:
         return float(np.mean([lab[int(np.argmax(sc + weight * rd))] for sc, rd, lab in rows]))
 
     grid = [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0]
     best = max(grid, key=top)
-    return best, top(0.0), top(best)
+    return best, top(0.0), top(best), max(float(rd.max()) for _, rd, _ in rows)
 
 
 def fit_abstention(
@@ -358,16 +363,17 @@ def rank(
     if progress:
         progress("weighing the reader")
     fresh = [a for a in ranked if _unseen_by_reader(a, unseen)]
-    reader_weight, read_before, read_after = fit_reader_weight(fresh, plain)
+    reader_weight, read_before, read_after, bound = fit_reader_weight(fresh, plain)
 
     if progress:
         progress("asking every question with them")
-    ranker = replace(plain, reader_weight=reader_weight)
-    feats, right = [], []
+    ranker = replace(plain, reader_weight=reader_weight, reader_bound=bound)
+    feats, right, reads = [], [], []
     for a in asked:
         a.service.searcher.ranker = ranker
         answer, result = a.service.explain(a.question, vector=a.vector)
         feats.append(result.abstain_features)
+        reads.append(0 if result.read is None else len(result.read))
         shown = [q.text for q in (answer.closest if answer.abstained else answer.quotes)]
         right.append(bool(a.answers) and hit_rank(shown, a.answers, depth=1) == 1)
     figures = {
@@ -375,6 +381,8 @@ def rank(
         "top1_sentence_after": after,
         "reader_weight": reader_weight,
         "top1_sentence_reader": {"without": read_before, "with": read_after},
+        "reader_bound": bound,
+        "candidates_read_per_question": float(np.mean(reads)),
     }
     return Ranking(asked, ranker, np.array(feats), right, figures)
 

@@ -164,6 +164,10 @@ class Ranker:
     # How many of the best candidates the reader reads, to re-order them and to judge
     # the answer: the abstention and the confidence were fitted on that many.
     read: int = READ
+    # The highest logit the reader gave on the tuning split: a candidate whose score
+    # plus the weighted bound cannot pass the best read so far is left unread, as
+    # reading it could not change the first quote. None: read all ``read``.
+    reader_bound: float | None = None
     # The confidence's logistic output mapped to the share of first quotes found right
     # at that output on the tuning pool, one map for corpora under ``split_sentences``
     # sentences ("small") and one for larger ones ("large"), each {"x": [...], "y": [...]}.
@@ -200,6 +204,7 @@ class Ranker:
             confidence_bias=float(data.get("confidence_bias", 0.0)),
             reader_weight=float(data.get("reader_weight", 0.0)),
             read=max(1, int(data.get("read", READ))),
+            reader_bound=None if data.get("reader_bound") is None else float(data["reader_bound"]),
             calibration=data.get("confidence_calibration"),
             **_hidden_from_dict(data.get("hidden")),
         )
@@ -219,6 +224,7 @@ class Ranker:
             "confidence_bias": self.confidence_bias,
             "reader_weight": self.reader_weight,
             "read": self.read,
+            "reader_bound": self.reader_bound,
             **({"confidence_calibration": self.calibration} if self.calibration else {}),
             "hidden": _hidden_to_dict(self),
         }
@@ -461,12 +467,11 @@ class Searcher:
         read = np.zeros(0)
         if self.reader is not None:
             # The reader re-orders the best few: its logit, weighted, joins their scores.
-            best = order[: self.ranker.read]
-            texts = [self.index.texts[int(candidates[i])] for i in best]
-            read = self.reader.score(question, texts)
+            read = self._read(self.reader, question, candidates, scores, order[: self.ranker.read])
+            best = order[: len(read)]
             scores = scores.copy()
             scores[best] += self.ranker.reader_weight * read
-            rest = order[self.ranker.read :]
+            rest = order[len(read) :]
             scores[rest] += self.ranker.reader_weight * float(read.min())  # keeps them below
             mine = np.argsort(-scores[best], kind="stable")
             order = np.concatenate([best[mine], rest])
@@ -505,6 +510,34 @@ class Searcher:
         return SearchResult(
             hits, answerable, features, candidates, abstain, confidence, read if len(read) else None
         )
+
+    def _read(
+        self,
+        reader: Reader,
+        question: str,
+        candidates: np.ndarray,
+        scores: np.ndarray,
+        best: np.ndarray,
+    ) -> np.ndarray:
+        """The reader's logits for ``best`` (in the ranker's order), read one by one.
+
+        Reading stops at the first candidate that could not pass the best read so far
+        even with the reader's highest logit: it and those after it (lower scores)
+        cannot become the first quote. Most questions are settled by one or two reads.
+        """
+        weight, bound = self.ranker.reader_weight, self.ranker.reader_bound
+        texts = [self.index.texts[int(candidates[i])] for i in best]
+        if bound is None:
+            return reader.score(question, texts)
+        logits: list[float] = []
+        lead = -math.inf
+        for i, text in zip(best, texts, strict=True):
+            if logits and scores[i] + weight * bound <= lead:
+                break
+            logit = float(reader.score(question, [text])[0])
+            logits.append(logit)
+            lead = max(lead, float(scores[i]) + weight * logit)
+        return np.asarray(logits, dtype=np.float64)
 
     def _features(
         self,

@@ -69,12 +69,51 @@ def test_the_reader_reads_as_many_candidates_as_the_ranker_was_fitted_with(
     shipped = Ranker.load()
     assert shipped.read == 3  # make tune fits reading three, the default
     assert Ranker.from_dict({k: v for k, v in shipped.to_dict().items() if k != "read"}).read == 3
-    four = Ranker.from_dict(dict(shipped.to_dict(), read=4))
-    for ranker, expected in ((shipped, 3), (four, 4)):
+    # Without the bound that leaves hopeless candidates unread, it reads them all.
+    three = Ranker.from_dict(dict(shipped.to_dict(), reader_bound=None))
+    four = Ranker.from_dict(dict(three.to_dict(), read=4))
+    for ranker, expected in ((three, 3), (four, 4)):
         reader = CountingReader()
         searcher = Searcher(seed_index, FakeEmbedder(), ranker=ranker, reader=reader)
         result = searcher.search("How much money would Denver lose?")
-        assert reader.read == [expected] and len(result.read) == expected
+        assert sum(reader.read) == expected and len(result.read) == expected
+
+
+class HashReader(CountingReader):
+    """A sentence reader whose logit, in [-1, 1], depends only on the sentence."""
+
+    def score(self, question: str, sentences: list[str]) -> np.ndarray:
+        super().score(question, sentences)
+        return np.array([(sum(map(ord, s)) % 201) / 100 - 1 for s in sentences])
+
+
+def test_candidates_left_unread_could_not_have_become_the_first_quote(
+    seed_index: CorpusIndex,
+) -> None:
+    """With the reader's highest logit known, a candidate too far behind is not read:
+    the same first quote, in less time."""
+    every = Ranker.from_dict(dict(Ranker.load().to_dict(), reader_weight=1.0, reader_bound=None))
+    bounded = Ranker.from_dict(dict(every.to_dict(), reader_bound=1.0))
+    questions = [
+        "How much money would Denver lose?",
+        "Who voted against the ordinance?",
+        "What did the mayor say?",
+        "When does the ordinance take effect?",
+        "Which party is Dave Williams in?",
+        "How many council members voted?",
+    ]
+    fewer = 0
+    for question in questions:
+        results, counts = [], []
+        for ranker in (every, bounded):
+            reader = HashReader()
+            searcher = Searcher(seed_index, FakeEmbedder(), ranker=ranker, reader=reader)
+            results.append(searcher.search(question))
+            counts.append(sum(reader.read))
+        assert results[0].hits[0].row == results[1].hits[0].row, question
+        assert counts[0] == 3 and 1 <= counts[1] <= 3
+        fewer += counts[1] < 3
+    assert fewer >= 1
 
 
 def test_tune_refuses_a_reader_reading_no_candidates(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

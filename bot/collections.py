@@ -14,6 +14,7 @@ which channels answer from which collection and who may add documents::
     [collections.hr]
     slack_channels = ["C0HR"]           # Slack channel ids
     discord_channels = ["112233445566"] # Discord channel or server (guild) ids
+    min_confidence = 0.7                # optional: decline answers less likely right
 
 ``default`` keeps its index in ``QUOTEBOT_INDEX_DIR``; every other collection
 in ``QUOTEBOT_INDEX_DIR/collections/<name>``.
@@ -37,7 +38,7 @@ CONFIG_NAME = "quotebot.toml"
 INDEX_SUBFOLDER = "collections"
 
 _TOP_KEYS = ("default_collection", "admins", "discord_admin_role", "collections")
-_COLLECTION_KEYS = ("slack_channels", "discord_channels")
+_COLLECTION_KEYS = ("slack_channels", "discord_channels", "min_confidence")
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,14 @@ def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> Collecti
                         key=f"collections.{name}.{key}", known=", ".join(_COLLECTION_KEYS)
                     )
                 )
+            if key == "min_confidence":
+                # This collection's own bar (a stricter #hr, say): wins over the environment's.
+                number = isinstance(values, int | float) and not isinstance(values, bool)
+                if not (number and 0 <= values < 1):
+                    raise fail(messages.CONFIG_MIN_CONFIDENCE.format(name=name))
+                own = replace(collections[name].settings, min_confidence=float(values))
+                collections[name] = Collection(name, own)
+                continue
             numeric = key == "discord_channels"
             for channel in _ids(values, f"collections.{name}.{key}", fail, numeric):
                 taken = routes[key].get(channel)

@@ -154,6 +154,9 @@ CONFIG_DEFAULT_FOLDER = (
     "the folder {folder} cannot be a collection: default is the name of the files "
     "directly in the corpus folder; rename it."
 )
+CONFIG_MIN_CONFIDENCE = (
+    "collections.{name}.min_confidence must be a number from 0 to below 1, like 0.7."
+)
 CONFIG_CHANNEL_TWICE = (
     "channel {channel} is listed twice (in [collections.{first}] and [collections.{second}]); "
     "a channel answers from one collection."

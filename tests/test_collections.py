@@ -125,6 +125,30 @@ def test_misspelt_keys_and_wrong_types_are_named(settings):
     )
 
 
+def test_a_collection_can_ask_for_surer_answers_than_the_others(quotebot, settings):
+    status, out, _ = quotebot("ask", "--json", "--collection", "hr", LEAVE_QUESTION)
+    plain = json.loads(out)
+    assert status == 0 and not plain["abstained"] and plain["confidence"] < 0.999
+    strict = TWO_COLLECTIONS.replace(
+        f'slack_channels = ["{HR_CHANNEL}"]',
+        f'slack_channels = ["{HR_CHANNEL}"]\nmin_confidence = 0.999',
+    )
+    (settings.corpus.parent / "quotebot.toml").write_text(strict)
+    status, out, _ = quotebot("ask", "--json", "--collection", "hr", LEAVE_QUESTION)
+    answer = json.loads(out)
+    assert status == 0 and answer["abstained"] and answer["quotes"] == []
+    assert LEAVE in answer["closest"][0]["text"]
+    # The other collections keep the environment's bar (none here).
+    status, out, _ = quotebot("ask", "--json", "--collection", "eng", RESTART_QUESTION)
+    assert not json.loads(out)["abstained"]
+
+
+@pytest.mark.parametrize("bar", ["1", "-0.1", "'high'", "true", "nan"])
+def test_a_collection_bar_that_is_no_probability_is_named(settings, bar):
+    message = config_error(settings, f"[collections.hr]\nmin_confidence = {bar}\n")
+    assert "collections.hr.min_confidence must be a number from 0 to below 1" in message
+
+
 def test_a_missing_config_file_named_by_the_environment_is_an_error(settings):
     with pytest.raises(ConfigError, match="QUOTEBOT_CONFIG names .*nowhere.toml"):
         collections.load(replace(settings, config_file=settings.corpus / "nowhere.toml"))

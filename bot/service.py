@@ -99,11 +99,12 @@ class QuoteService:
         else:
             result = self.searcher.search(text, k=12, vector=vector)
         quotes = self._quotes([(h.row, h.score) for h in result.hits])
-        # Abstain only when the corpus probably does not answer *and* the first quote
-        # is probably not the answer: a quote more likely right than wrong is shown.
+        # Abstain when the corpus probably does not answer *and* the first quote is
+        # probably not the answer (a quote more likely right than wrong is shown), or
+        # when the answer is less sure than this bot was told to be.
         likely = result.answerable >= self.searcher.ranker.threshold
-        answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE)
-        answered = answered and result.confidence >= self.min_confidence
+        sure_enough = result.confidence >= self.min_confidence
+        answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE) and sure_enough
         if answered:
             quotes[0] = self._marked(text, quotes[0], result.confidence)
         answer = Answer(

@@ -42,12 +42,15 @@ class Answer:
     confidence: float  # 0..1, the calibrated probability that the corpus answers
     closest: tuple[Quote, ...] = ()
     truncated: bool = False  # the question was cut to the length limit
+    # The confidence bar (QUOTEBOT_MIN_CONFIDENCE or the collection's) that declined
+    # an answer the bot would otherwise have given; None for any other answer.
+    declined_below: float | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     @property
     def confidence_label(self) -> str:
         if self.abstained:
-            return "not found"
+            return "not found" if self.declined_below is None else "below the bar"
         if self.confidence >= 0.8:
             return "high"
         if self.confidence >= 0.5:
@@ -79,6 +82,7 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "confidence_label": self.confidence_label,
             "truncated": self.truncated,
+            "declined_below": self.declined_below,
             "quotes": [quote_dict(q) for q in self.quotes],
             "closest": [quote_dict(q) for q in self.closest],
         }

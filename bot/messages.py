@@ -4,6 +4,9 @@ from __future__ import annotations
 
 NOT_FOUND = "Not found in the corpus."
 CLOSEST_HEADER = "Closest matches (these do not answer the question):"
+# An answer declined by the confidence bar a team set (QUOTEBOT_MIN_CONFIDENCE).
+BELOW_BAR = "No answer sure enough to show: this bot answers at confidence {bar:.2f} or more."
+BELOW_BAR_HEADER = "Closest matches (below the bar: the answer may or may not be here):"
 EMPTY_QUESTION = "Please ask a question, e.g. /ask Who passed the ordinance?"
 QUESTION_TRUNCATED = "Your question was cut to its first {limit} characters."
 GENERIC_ERROR = "Sorry, something went wrong while answering. The error has been logged."

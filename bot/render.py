@@ -51,6 +51,13 @@ def confidence_line(answer: Answer) -> str:
     return messages.CONFIDENCE.format(label=answer.confidence_label)
 
 
+def declined(answer: Answer) -> tuple[str, str]:
+    """Why an abstained answer shows no answer, and the header over its closest matches."""
+    if answer.declined_below is None:
+        return messages.NOT_FOUND, messages.CLOSEST_HEADER
+    return messages.BELOW_BAR.format(bar=answer.declined_below), messages.BELOW_BAR_HEADER
+
+
 def shown_quotes(answer: Answer) -> tuple[Quote, ...]:
     """The quotes a front end displays: the answer, or the closest matches."""
     return answer.closest if answer.abstained else answer.quotes
@@ -62,9 +69,10 @@ def plain_text(answer: Answer) -> str:
     if answer.truncated:
         lines.append(messages.QUESTION_TRUNCATED.format(limit=len(answer.question)))
     if answer.abstained:
-        lines.append(messages.NOT_FOUND)
+        why, header = declined(answer)
+        lines.append(why)
         if answer.closest:
-            lines.append(messages.CLOSEST_HEADER)
+            lines.append(header)
     for n, quote in enumerate(shown_quotes(answer), start=1):
         lines.append(f'[{n}] "{quote.text}"')
         lines.append(f"    — {citation(quote)}" + (f" <{quote.source}>" if quote.source else ""))

@@ -103,8 +103,8 @@ class QuoteService:
         # probably not the answer (a quote more likely right than wrong is shown), or
         # when the answer is less sure than this bot was told to be.
         likely = result.answerable >= self.searcher.ranker.threshold
-        sure_enough = result.confidence >= self.min_confidence
-        answered = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE) and sure_enough
+        would = bool(quotes) and (likely or result.confidence >= SHOW_CONFIDENCE)
+        answered = would and result.confidence >= self.min_confidence
         if answered:
             quotes[0] = self._marked(text, quotes[0], result.confidence)
         answer = Answer(
@@ -114,6 +114,7 @@ class QuoteService:
             confidence=result.confidence,
             closest=() if answered else tuple(quotes),
             truncated=truncated,
+            declined_below=self.min_confidence if would and not answered else None,
         )
         return answer, result
 

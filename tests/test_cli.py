@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from bot import messages
+
 ROOT = Path(__file__).resolve().parent.parent
 QUOTEBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -81,6 +83,11 @@ def test_a_team_can_ask_for_surer_answers_only(built):
         strict = json.loads(run([*args, "ask", "--json", question], env).stdout)
         assert strict["abstained"] is True and strict["quotes"] == []
         assert strict["closest"][0]["text"] == plain["quotes"][0]["text"]
+        assert strict["declined_below"] == float(bar)
+    # Said in words: not "not found", since the closest match may well hold the answer.
+    shown = run(["--min-confidence", bar, "ask", question], built).stdout
+    assert messages.BELOW_BAR.format(bar=float(bar)) in shown
+    assert messages.NOT_FOUND not in shown
     wrong = run(["--min-confidence", "2", "ask", question], built)
     assert wrong.returncode != 0 and "QUOTEBOT_MIN_CONFIDENCE must be" in wrong.stderr
     assert "Traceback" not in wrong.stderr

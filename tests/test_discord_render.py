@@ -57,6 +57,18 @@ def test_citations_are_never_cut_even_when_they_crowd_the_embed():
     assert all(line.endswith(f"[source](<{url}>)") for line in citations)
 
 
+def test_an_answer_declined_by_the_confidence_bar_says_so_not_that_nothing_was_found():
+    closest = quote("Denver would lose roughly $425,000 annually.", paragraph=9)
+    declined = Answer("How much?", (), True, 0.62, closest=(closest,), declined_below=0.7)
+    embed = views.answer_embed(declined)
+
+    assert messages.NOT_FOUND not in embed.description
+    assert messages.BELOW_BAR.format(bar=0.7) in embed.description
+    assert "confidence 0.70 or more" in embed.description
+    assert embed.description.index(messages.BELOW_BAR_HEADER) < embed.description.index("$425")
+    assert embed.footer.text == messages.CONFIDENCE.format(label="below the bar")
+
+
 def test_a_huge_question_is_cut_to_the_title_limit():
     embed = views.answer_embed(answer(quote("x y z"), question="why " * 200))
     assert len(embed.title) <= views.TITLE_LIMIT

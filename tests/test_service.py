@@ -57,6 +57,13 @@ def test_a_stricter_bot_declines_answers_below_its_confidence(service: QuoteServ
         # Declined, the same quotes are offered as the closest matches, not as an answer.
         shown = again.closest if declined else again.quotes
         assert [q.text for q in shown] == [q.text for q in answer.quotes]
+        # Declined by the bar, not for want of an answer: it says so.
+        assert again.declined_below == (bar if declined else None)
+        assert (again.confidence_label == "below the bar") == declined
+    # A question the corpus does not answer is still "not found", bar or no bar.
+    strict = QuoteService(service.index, service.searcher, min_confidence=0.9)
+    off_topic = strict.ask("Who won the 2018 World Cup?")
+    assert off_topic.abstained and off_topic.declined_below is None
 
 
 def test_off_topic_question_abstains_with_closest_matches(service: QuoteService):

@@ -65,6 +65,18 @@ def test_abstention_says_not_found_and_labels_the_closest_passages() -> None:
     assert "Confidence: not found" in shown
 
 
+def test_an_answer_declined_by_the_confidence_bar_says_so() -> None:
+    near = quote("Denver would lose roughly $425,000 annually.", 9)
+    answer = Answer("How much?", (), True, 0.62, closest=(near,), declined_below=0.7)
+
+    shown = texts(answer_blocks(answer, shareable=True))
+
+    why = shown.index("*" + escape(messages.BELOW_BAR.format(bar=0.7)) + "*")
+    assert why < shown.index(escape(messages.BELOW_BAR_HEADER)) < shown.index(escape(near.text))
+    assert f"*{messages.NOT_FOUND}*" not in shown
+    assert "Confidence: below the bar" in shown
+
+
 def test_citations_are_numbered_and_link_only_to_web_addresses() -> None:
     answer = answered(
         quote("One.", 3, title="Minutes & notes", source="https://example.org/a?x=1&y=2"),

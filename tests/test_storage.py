@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,13 @@ def test_an_answer_written_by_one_replica_is_shown_and_voted_on_by_another(opene
     assert b.vote(answer.id, "slack", "U1", "up")
     assert a.vote(answer.id, "slack", "U1", "down")  # the same user, changing the vote
     assert [v.vote for v in b.votes()] == ["down"]
+
+
+def test_an_answer_declined_by_the_bar_is_shown_the_same_from_the_store(opened):
+    store = opened()
+    declined = replace(an_answer(), quotes=(), abstained=True, declined_below=0.7)
+    store.remember(declined, "slack")
+    assert store.answer(declined.id) == declined
 
 
 def test_answers_and_votes_survive_a_restart_and_unknown_answers_are_refused(opened):

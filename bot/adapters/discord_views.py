@@ -51,9 +51,10 @@ def answer_embed(answer: Answer) -> discord.Embed:
     if answer.truncated:
         head.append(messages.QUESTION_TRUNCATED.format(limit=len(answer.question)))
     if answer.abstained:
-        head.append(f"**{messages.NOT_FOUND}**")
+        why, header = render.declined(answer)
+        head.append(f"**{why}**")
         if answer.closest:
-            head.append(messages.CLOSEST_HEADER)
+            head.append(header)
     budget = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(title) - len(footer))
     description = quote_blocks(render.shown_quotes(answer), "\n".join(head), budget)
     embed = discord.Embed(

@@ -126,9 +126,10 @@ def answer_blocks(answer: Answer, *, shareable: bool, shared_by: str = "") -> li
     if answer.truncated:
         head.append(_context(messages.QUESTION_TRUNCATED.format(limit=len(answer.question))))
     if answer.abstained:
-        head.append(_section("*" + escape(messages.NOT_FOUND) + "*"))
+        why, header = render.declined(answer)
+        head.append(_section("*" + escape(why) + "*"))
         if answer.closest:
-            head.append(_context(escape(messages.CLOSEST_HEADER)))
+            head.append(_context(escape(header)))
 
     buttons = [
         _button(messages.SLACK_VOTE_UP, ACTION_VOTE_UP, answer.id),

@@ -57,9 +57,10 @@ def print_answer(answer: Answer, console: Any = None) -> None:
     if answer.truncated:
         _say(console, messages.QUESTION_TRUNCATED.format(limit=len(answer.question)), "dim")
     if answer.abstained:
-        _say(console, messages.NOT_FOUND, "bold yellow")
+        why, header = render.declined(answer)
+        _say(console, why, "bold yellow")
         if answer.closest:
-            _say(console, messages.CLOSEST_HEADER, "dim")
+            _say(console, header, "dim")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
         parts = render.marked(quote, quote.text)

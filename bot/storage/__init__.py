@@ -270,6 +270,7 @@ def encode_answer(answer: Answer) -> str:
             "abstained": answer.abstained,
             "confidence": answer.confidence,
             "truncated": answer.truncated,
+            "declined_below": answer.declined_below,
         },
         ensure_ascii=False,
     )
@@ -290,5 +291,6 @@ def decode_answer(answer_id: str, text: str) -> Answer:
         confidence=float(data["confidence"]),
         closest=tuple(_quote(q) for q in data["closest"]),
         truncated=bool(data["truncated"]),
+        declined_below=data.get("declined_below"),  # None in answers stored before the bar
         id=answer_id,
     )

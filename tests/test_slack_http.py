@@ -192,8 +192,12 @@ def test_metrics_count_questions_by_outcome_and_retries(
 ) -> None:
     with FakeSlack() as fake, serve(fake, service, tmp_path, cooldown_rate=2) as running:
         _, before = http_get(running, "/metrics")
+        # Each answer is awaited before the next question: answers run on a pool after
+        # the ack, so under load a later question could otherwise take the cooldown.
         running.ask(QUESTION, "one")
+        fake.wait_calls("response_url", count=1)
         running.ask("What is the boiling point of mercury?", "two")
+        fake.wait_calls("response_url", count=2)
         running.ask(QUESTION, "three")  # the third in a minute: cooldown
         event = mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvM1", user="UOTHER")
         running.event(event)

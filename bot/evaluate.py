@@ -230,6 +230,7 @@ class Asked:
     marked: bool = False  # the first quote has its answer phrase marked
     mark_right: bool = False  # … and the phrase has token F1 >= 0.5 with a gold answer
     fact: bool = False  # the question asks for a short fact (who, when, how many …)
+    read: int = 0  # candidates the sentence reader read for it
 
 
 def word_overlap(question: str, context: str, answers: Sequence[str]) -> float:
@@ -251,7 +252,7 @@ def word_overlap(question: str, context: str, answers: Sequence[str]) -> float:
 def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> Asked:
     """Ask ``service`` one question and score what it shows."""
     t0 = time.perf_counter()
-    answer = service.ask(question)
+    answer, result = service.explain(question)
     latency = (time.perf_counter() - t0) * 1000
     shown = answer.closest if answer.abstained else answer.quotes
     texts = [q.text for q in shown]
@@ -267,6 +268,7 @@ def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> 
         marked=mark is not None,
         mark_right=mark is not None and best_f1(phrase, answers) >= 0.5,
         fact=answer_kind(question) in FACT_KINDS,
+        read=0 if result.read is None else len(result.read),
     )
 
 
@@ -537,6 +539,8 @@ def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
             "off_article_questions": len(off),
             "latency_ms_p50": _percentile(latencies, 50),
             "latency_ms_p95": _percentile(latencies, 95),
+            # The reader stops once no candidate left could come first (index.search).
+            "candidates_read_per_question": sum(a.read for a in original) / max(1, len(original)),
             "articles": f"{articles[0]}:{articles[1]}",
         }
     )

@@ -80,6 +80,7 @@ def test_evaluate_scores_each_article_as_its_own_corpus(tmp_path):
     assert m["off_article_questions"] == 4
     for key in ("hit@1", "mrr", "in_article_answer_rate", "off_article_abstention"):
         assert 0.0 <= m[key] <= 1.0
+    assert 1.0 <= m["candidates_read_per_question"] <= 3.0  # the reader reads 1 to 3
 
 
 def test_evaluate_reports_the_figures_at_a_confidence_bar(tmp_path):

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
-from bot.config import Settings
+from bot.config import Settings, confidence_bar
 from bot.errors import CollectionError, ConfigError
 
 DEFAULT = "default"
@@ -198,8 +198,7 @@ def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> Collecti
                 )
             if key == "min_confidence":
                 # This collection's own bar (a stricter #hr, say): wins over the environment's.
-                number = isinstance(values, int | float) and not isinstance(values, bool)
-                if not (number and 0 <= values < 1):
+                if not confidence_bar(values):
                     raise fail(messages.CONFIG_MIN_CONFIDENCE.format(name=name))
                 own = replace(collections[name].settings, min_confidence=float(values))
                 collections[name] = Collection(name, own)

@@ -15,6 +15,13 @@ DISCORD_API_BASE = "https://discord.com/api/v10"
 SLACK_API_URL = "https://slack.com/api/"
 
 
+def confidence_bar(value: object) -> bool:
+    """Whether ``value`` can be a minimum confidence: a number from 0 to below 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value < 1
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything quotebot can be configured with. Secrets never appear in ``repr``."""
@@ -138,7 +145,7 @@ class Settings:
             )
         if self.max_question_chars < 10:
             raise ConfigError("QUOTEBOT_MAX_QUESTION_CHARS must be at least 10.")
-        if not 0 <= self.min_confidence < 1:
+        if not confidence_bar(self.min_confidence):
             raise ConfigError(
                 "QUOTEBOT_MIN_CONFIDENCE must be from 0 (answer as tuned) to below 1, "
                 f"got {self.min_confidence}."

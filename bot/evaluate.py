@@ -268,7 +268,7 @@ def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> 
         marked=mark is not None,
         mark_right=mark is not None and best_f1(phrase, answers) >= 0.5,
         fact=answer_kind(question) in FACT_KINDS,
-        read=0 if result.read is None else len(result.read),
+        read=result.candidates_read,
     )
 
 

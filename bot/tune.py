@@ -373,7 +373,7 @@ def rank(
         a.service.searcher.ranker = ranker
         answer, result = a.service.explain(a.question, vector=a.vector)
         feats.append(result.abstain_features)
-        reads.append(0 if result.read is None else len(result.read))
+        reads.append(result.candidates_read)
         shown = [q.text for q in (answer.closest if answer.abstained else answer.quotes)]
         right.append(bool(a.answers) and hit_rank(shown, a.answers, depth=1) == 1)
     figures = {

@@ -307,6 +307,11 @@ class SearchResult:
     confidence: float = 0.0  # P(the first quote holds the answer)
     read: np.ndarray | None = None  # the reader's logits for the first len(read) hits
 
+    @property
+    def candidates_read(self) -> int:
+        """How many candidates the sentence reader read (0 without a reader)."""
+        return 0 if self.read is None else len(self.read)
+
 
 class Searcher:
     """Answers "which sentences answer this question" for one index."""

@@ -23,6 +23,7 @@ import math
 import re
 import string
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -254,7 +255,6 @@ def candidates(question: str, text: str) -> Candidates:
     tokens = tokenize(text)
     n = len(tokens)
     matched = [i for i, t in enumerate(tokens) if t.stem and t.stem in q_stems]
-    matched_arr = np.array(matched, dtype=np.int64)
     types = [_token_type(t) if t.word else "" for t in tokens]
     wh_positions = [i for i, t in enumerate(tokens) if wh_noun and t.stem == wh_noun]
     quote_marks = [i for i, t in enumerate(tokens) if t.text in '"“”']
@@ -270,7 +270,7 @@ def candidates(question: str, text: str) -> Candidates:
         brackets.append(depth > 0)
 
     spans: list[tuple[int, int]] = []
-    rows: list[np.ndarray] = []
+    rows: list[list[float]] = []  # lists while filling: far cheaper to set one by one
     expected_spans: list[bool] = []
     type_present = False
     for i in range(n):
@@ -287,7 +287,7 @@ def candidates(question: str, text: str) -> Candidates:
             asked = sum(t.stem in q_stems for t in content)
             if content and asked == len(content):
                 continue  # the question already says all of it
-            row = np.zeros(len(FEATURES), dtype=np.float32)
+            row = [0.0] * len(FEATURES)
             span_types = {types[k] for k in range(i, j)}
             length = j - i
             wanted = _wanted_types(span_types, length)
@@ -299,26 +299,21 @@ def candidates(question: str, text: str) -> Candidates:
             row[_INDEX["opens_on_question_word"]] = float(tokens[i].stem in q_stems)
             row[_INDEX["closes_on_question_word"]] = float(last.stem in q_stems)
             row[_INDEX["any_in_question"]] = float(asked > 0)
-            outside = matched_arr[(matched_arr < i) | (matched_arr >= j)]
-            if len(outside):
-                left_gap = i - outside[outside < i].max() if (outside < i).any() else n
-                right_gap = outside[outside >= j].min() - j + 1 if (outside >= j).any() else n
+            # Plain lists, not arrays: this runs for every candidate, and numpy's
+            # per-call cost on a handful of positions made it most of the time.
+            before = matched[: bisect_left(matched, i)]
+            later = matched[bisect_left(matched, j) :]
+            if before or later:
+                left_gap = i - before[-1] if before else n
+                right_gap = later[0] - j + 1 if later else n
                 gap = min(left_gap, right_gap)
                 row[_INDEX["log_distance"]] = math.log1p(gap)
                 row[_INDEX["adjacent"]] = float(gap <= 1)
-                row[_INDEX["near_match_4"]] = (
-                    len({tokens[k].stem for k in outside if i - 4 <= k < j + 4}) / len(q_stems)
-                    if q_stems
-                    else 0.0
-                )
-                row[_INDEX["near_match_10"]] = (
-                    len({tokens[k].stem for k in outside if i - 10 <= k < j + 10}) / len(q_stems)
-                    if q_stems
-                    else 0.0
-                )
-                row[_INDEX["left_of_matches"]] = float((outside >= j).all())
-                row[_INDEX["right_of_matches"]] = float((outside < i).all())
-                row[_INDEX["between_matches"]] = float((outside < i).any() and (outside >= j).any())
+                row[_INDEX["near_match_4"]] = _near(tokens, before, later, i - 4, j + 4, q_stems)
+                row[_INDEX["near_match_10"]] = _near(tokens, before, later, i - 10, j + 10, q_stems)
+                row[_INDEX["left_of_matches"]] = float(not before)
+                row[_INDEX["right_of_matches"]] = float(not later)
+                row[_INDEX["between_matches"]] = float(bool(before) and bool(later))
             else:
                 row[_INDEX["log_distance"]] = math.log1p(n)
             if wh_positions:
@@ -395,8 +390,23 @@ def candidates(question: str, text: str) -> Candidates:
         len({tokens[k].stem for k in matched}) / len(q_stems) if q_stems else 0.0
     )
     null[_INDEX["null_type_present"]] = float(type_present)
-    features = np.stack([null, *rows]) if rows else null[None, :]
+    features = np.vstack([null, np.array(rows, dtype=np.float32).reshape(-1, len(FEATURES))])
     return Candidates(spans, tokens, features, kind, tuple(expected_spans))
+
+
+def _near(
+    tokens: Sequence[Token],
+    before: Sequence[int],
+    later: Sequence[int],
+    lo: int,
+    hi: int,
+    q_stems: set[str],
+) -> float:
+    """Share of the question's words matched within token positions ``[lo, hi)``."""
+    if not q_stems:
+        return 0.0
+    near = {tokens[k].stem for k in before if k >= lo} | {tokens[k].stem for k in later if k < hi}
+    return len(near) / len(q_stems)
 
 
 def _anchors(question: str) -> tuple[str, str]:
@@ -425,7 +435,7 @@ def _anchors(question: str) -> tuple[str, str]:
 
 
 def _anchor_features(
-    row: np.ndarray, name: str, positions: list[int], i: int, j: int, n: int
+    row: list[float], name: str, positions: list[int], i: int, j: int, n: int
 ) -> None:
     outside = [k for k in positions if not i <= k < j]
     if not outside:

@@ -5,9 +5,11 @@
 An extractive reading-comprehension model initialised from the bundled MiniLM
 (its six layers and vocabulary; only the start/end head is new), fine-tuned on
 the tuning split only. Articles 0-19 of SQuAD v1.1 dev train it; articles
-20-23 are held out to choose the threshold at which a phrase is marked, on the
-bot's own first quotes there and with the answer's confidence, so the precision
-it promises is measured on questions it never saw. Each question is
+20-23 are held out. On the bot's own first quotes there, they fit the odds that
+a phrase is right (:class:`index.phrase.MarkOdds`: the reader's probability,
+the answer's confidence, and whether the linear phrase model picks the same
+words) and choose the threshold at which a phrase is marked, so the precision
+it promises is measured on questions the reader never saw. Each question is
 shown a quote-like passage: the sentence holding its answer, sometimes with
 the sentence before or after (the bot merges neighbours and takes in the
 sentence a pronoun refers to), and some questions are typed the chat way. A
@@ -28,13 +30,17 @@ import math
 import random
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from bench import finetune
 from bot.evaluate import article_arg, chat_noise, squad_arg
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.highlight import best_f1
+from index.logistic import fit_logistic
 from index.passages import sentence_spans
+from index.phrase import MarkOdds
 from index.query import search_text
 
 MAX_LENGTH = 192
@@ -144,8 +150,10 @@ def export(tokenizer: Any, model: Any, out: Path) -> None:
     _config(out, threshold=1.0)
 
 
-def _config(out: Path, threshold: float) -> None:
-    config = {"max_length": MAX_LENGTH, "threshold": round(threshold, 4)}
+def _config(out: Path, threshold: float, odds: MarkOdds | None = None) -> None:
+    config: dict[str, Any] = {"max_length": MAX_LENGTH, "threshold": round(threshold, 4)}
+    if odds is not None:
+        config["odds"] = odds.to_dict()
     (out / "phrase.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -194,15 +202,20 @@ def held_out(
     return threshold, report
 
 
+class FirstQuote(NamedTuple):
+    """One answered held-out question, as the marker sees its first quote."""
+
+    phrase: float  # the phrase reader's probability for its best phrase
+    confidence: float  # the answer's
+    agree: bool  # the linear phrase model picks the same words
+    right: bool  # the phrase is a gold answer (token F1 >= 0.5)
+    held: bool  # the quote holds a gold answer
+
+
 def first_quotes(
     squad: Path, articles: tuple[int, int], model_name: str, folder: Path
-) -> list[tuple[float, bool, bool]]:
-    """The bot's own first quotes on ``articles``, as the evaluation sees them.
-
-    For each question answered: the chance that both its first quote and the
-    phrase read in it are right (the answer's confidence times the phrase's
-    probability), whether the phrase is right, and whether the quote is.
-    """
+) -> list[FirstQuote]:
+    """The bot's own first quotes on ``articles``, as the evaluation sees them."""
     from bot.evaluate import hit_rank, load_squad
     from bot.service import QuoteService
     from index.embedder import SentenceTransformerEmbedder
@@ -226,10 +239,24 @@ def first_quotes(
             span, probability = marker.score(q.question, quote.text)
             if span is None:
                 continue
-            right = best_f1(quote.text[span[0] : span[1]], q.answers) >= 0.5
-            held = hit_rank([quote.text], q.answers, depth=1) == 1
-            rows.append((probability * answer.confidence, right, held))
+            rows.append(
+                FirstQuote(
+                    phrase=probability,
+                    confidence=answer.confidence,
+                    agree=marker.agrees(q.question, quote.text, span),
+                    right=best_f1(quote.text[span[0] : span[1]], q.answers) >= 0.5,
+                    held=hit_rank([quote.text], q.answers, depth=1) == 1,
+                )
+            )
     return rows
+
+
+def fit_odds(rows: list[FirstQuote]) -> MarkOdds:
+    """The logistic that tells a right phrase from a wrong one on ``rows``."""
+    x = np.array([MarkOdds.features(r.phrase, r.confidence, r.agree) for r in rows])
+    y = np.array([float(r.right) for r in rows])
+    weights, bias = fit_logistic(x, y, np.ones(len(rows)))
+    return MarkOdds(*(float(w) for w in weights), bias=bias)
 
 
 def main() -> None:
@@ -262,14 +289,20 @@ def main() -> None:
     hold = examples(args.squad, (c, d), args.seed + 1)
     _, report = held_out(args.out, hold, args.precision)
     print("held-out passages:", json.dumps({k: round(v, 4) for k, v in report.items()}))
-    # The threshold is chosen on the bot's own first quotes of the held-out articles,
-    # with the answer's confidence: harder than passages built around the answer.
+    # The marker is fitted, and its threshold chosen, on the bot's own first quotes of
+    # the held-out articles, with the answer's confidence: harder than passages built
+    # around the answer. Four weights on some 800 questions: little room to overfit.
     rows = first_quotes(args.squad, (c, d), args.model, args.out)
-    threshold, chosen = choose_threshold([(p, ok, 1.0) for p, ok, _ in rows], args.precision)
-    held = [p for p, _, h in rows if h]
+    odds = fit_odds(rows)
+    scored = [
+        (1 / (1 + math.exp(-odds.logit(r.phrase, r.confidence, r.agree))), r.right, 1.0)
+        for r in rows
+    ]
+    threshold, chosen = choose_threshold(scored, args.precision)
+    held = [p for (p, _, _), r in zip(scored, rows, strict=True) if r.held]
     chosen["coverage"] = sum(p >= threshold for p in held) / max(1, len(held))
     print("held-out first quotes:", json.dumps({k: round(v, 4) for k, v in chosen.items()}))
-    _config(args.out, threshold)
+    _config(args.out, threshold, odds)
     print(f"wrote {args.out}")
 
 

@@ -548,6 +548,12 @@ def sure_features(
     return x
 
 
+def _log_odds(p: float) -> float:
+    if p <= 0:
+        return -math.inf
+    return math.log(p / (1 - p)) if p < 1 else math.inf
+
+
 @dataclass(frozen=True)
 class Highlighter:
     """Marks the answer phrase of a short factual question inside a quote."""
@@ -631,18 +637,41 @@ class Highlighter:
         """Character offsets in ``text`` of the phrase answering ``question``, or None.
 
         ``quote_probability``: how likely ``text`` holds the answer at all (the
-        answer's confidence). With the phrase reader, the mark needs the chance
-        that both the quote and its phrase are right to pass the threshold: a
-        phrase read in a quote that is probably wrong is probably wrong too.
+        answer's confidence). With the phrase reader, a phrase read in a quote
+        that is probably wrong is probably wrong too: the mark needs the reader's
+        :class:`~index.phrase.MarkOdds` (or, without them, the chance that the quote
+        and its phrase are right together) to pass the threshold.
         """
-        if self.phrases is not None and quote_probability < self.threshold:
-            return None  # no phrase's probability can lift the product over the bar
+        if self.phrases is None:
+            span, probability = self.score(question, text)
+            return span if span is not None and probability >= self.threshold else None
+        odds = self.phrases.odds
+        if odds is None:
+            if quote_probability < self.threshold:
+                return None  # no phrase's probability can lift the product over the bar
+            span, probability = self.score(question, text)
+            ok = span is not None and probability * quote_probability >= self.threshold
+            return span if ok else None
+        bar = _log_odds(self.threshold)
+        if odds.best_logit(quote_probability) < bar:
+            return None  # skip reading: no phrase could pass
         span, probability = self.score(question, text)
-        if self.phrases is not None:
-            probability *= quote_probability
-        if span is None or probability < self.threshold:
+        if span is None:
             return None
-        return span
+        alone = odds.logit(probability, quote_probability, agree=False)
+        together = odds.logit(probability, quote_probability, agree=True)
+        if min(alone, together) >= bar:
+            return span
+        if max(alone, together) < bar:
+            return None
+        # Only here does it matter whether the linear model picks the same words.
+        agree = self.agrees(question, text, span)
+        return span if odds.logit(probability, quote_probability, agree) >= bar else None
+
+    def agrees(self, question: str, text: str, span: tuple[int, int]) -> bool:
+        """The linear model's best phrase in ``text`` is ``span``'s words (token F1 ≥ 0.5)."""
+        linear, _ = replace(self, phrases=None).score(question, text)
+        return linear is not None and token_f1(text[slice(*linear)], text[slice(*span)]) >= 0.5
 
 
 @lru_cache(maxsize=1)

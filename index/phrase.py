@@ -4,8 +4,9 @@ An extractive reading-comprehension model fine-tuned from the bundled MiniLM on
 the SQuAD tuning split (``bench/train_phrase.py``): for each token of the
 quote, how likely the answer starts there and how likely it ends there, with
 the first token standing for "no phrase here". The best span's probability is
-the share of the mass on spans that agree with it; :class:`index.highlight.Highlighter`
-marks it only when that, times the answer's confidence, passes the threshold
+the share of the mass on spans that agree with it. :class:`index.highlight.Highlighter`
+marks it only when :class:`MarkOdds` (that probability, the answer's confidence
+and whether the linear phrase model picks the same words) pass the threshold
 the training script chose on held-out articles for precision.
 
 Runs on onnxruntime and tokenizers: answering never imports torch.
@@ -13,8 +14,11 @@ Runs on onnxruntime and tokenizers: answering never imports torch.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +62,54 @@ def best_span(
     return int(positions[i]), int(positions[j]), agree / total if total > 0 else 0.0
 
 
+def _logit(p: float) -> float:
+    p = min(max(p, 0.01), 0.99)  # bounded, so a probability of 1 cannot outvote the rest
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class MarkOdds:
+    """How likely a phrase the reader picked is right, as a logistic on three signals.
+
+    The reader's own probability, the answer's confidence (a phrase in a quote
+    that is probably wrong is probably wrong too), and whether the linear phrase
+    model of :mod:`index.highlight`, which reads the words around a phrase rather
+    than its meaning, picks the same words: two models agreeing are right more
+    often than either's probability says. Fitted on held-out tuning articles by
+    ``bench/train_phrase.py``.
+    """
+
+    phrase: float
+    confidence: float
+    agree: float
+    bias: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MarkOdds:
+        return cls(*(float(data[k]) for k in ("phrase", "confidence", "agree", "bias")))
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(getattr(self, k), 6) for k in ("phrase", "confidence", "agree", "bias")}
+
+    def logit(self, phrase: float, confidence: float, agree: bool) -> float:
+        """The log-odds that the phrase is right."""
+        return (
+            self.phrase * _logit(phrase)
+            + self.confidence * _logit(confidence)
+            + self.agree * agree
+            + self.bias
+        )
+
+    def best_logit(self, confidence: float) -> float:
+        """The highest log-odds any phrase can reach in a quote of this ``confidence``."""
+        return self.logit(0.99, confidence, self.agree > 0)
+
+    @staticmethod
+    def features(phrase: float, confidence: float, agree: bool) -> list[float]:
+        """The inputs :meth:`logit` weighs, for fitting."""
+        return [_logit(phrase), _logit(confidence), float(agree)]
+
+
 class PhraseReader:
     """Reads a question and a quote with the exported model in ``folder``."""
 
@@ -66,6 +118,8 @@ class PhraseReader:
         self.model = OnnxModel(folder, "phrase.json", failure)
         # The probability a phrase needs to be marked (chosen on held-out articles).
         self.threshold = float(self.model.config.get("threshold", 1.0))
+        odds = self.model.config.get("odds")
+        self.odds = MarkOdds.from_dict(odds) if odds else None
         self.tokenizer = self.model.tokenizer
         self.tokenizer.enable_truncation(
             max_length=int(self.model.config["max_length"]), strategy="only_second"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from index.errors import ModelError
-from index.highlight import default_highlighter, token_f1
-from index.phrase import PHRASE_DIR, PhraseReader, best_span, default_phrase_reader
+from index.highlight import Highlighter, default_highlighter, token_f1
+from index.phrase import PHRASE_DIR, MarkOdds, PhraseReader, best_span, default_phrase_reader
 
 # The confidence of an answer the bot is fairly sure of ("high"): a mark needs the
 # quote and its phrase to be right together.
@@ -56,7 +58,6 @@ def reader() -> PhraseReader:
             "Edward Bryne Memorial Justice Assistance Grants",
         ),
         ("When were the attorney general's new rules announced?", SESSIONS, "July"),
-        ("What party is Dave Williams in?", WILLIAMS, "Republican"),
         ("Where is the lawmaker who wrote to Trump from?", LETTER, "El Paso County"),
         ("who runs ICE's operations in Denver?", LYNCH, "Jeffrey Lynch"),
         ("Which day did the council vote?", VOTE, "Monday"),
@@ -72,7 +73,7 @@ def test_the_words_that_answer_are_marked(question: str, quote: str, answer: str
 @pytest.mark.parametrize(
     ("question", "quote", "answer"),
     [
-        # The model's best guess here is another name in the quote: it must stay unmarked.
+        # The reader's best guess here is another name in the quote: it must stay unmarked.
         ("who asked trump to increase ice raids", WILLIAMS, "Dave Williams"),
         ("Who did the state representative write to?", LETTER, "President Trump"),
     ],
@@ -82,6 +83,19 @@ def test_an_unsure_guess_is_never_shown_as_the_answer(
 ) -> None:
     mark = default_highlighter().mark(question, quote, SURE_QUOTE)
     assert mark is None or token_f1(quote[mark[0] : mark[1]], answer) >= 0.5
+
+
+def test_a_phrase_the_linear_model_disputes_needs_a_surer_quote() -> None:
+    # The reader reads "Republican"; the linear model, going by the words around a
+    # name, picks "state Rep". Disputed, the phrase is marked only in a quote the
+    # bot is very sure of.
+    question = "What party is Dave Williams in?"
+    shipped = default_highlighter()
+    span, _ = shipped.score(question, WILLIAMS)
+    assert span is not None and WILLIAMS[span[0] : span[1]] == "Republican"
+    assert not shipped.agrees(question, WILLIAMS, span)
+    assert shipped.mark(question, WILLIAMS, SURE_QUOTE) is None
+    assert shipped.mark(question, WILLIAMS, 0.97) == span
 
 
 def test_a_quote_the_bot_doubts_gets_no_mark() -> None:
@@ -129,3 +143,48 @@ def test_a_broken_phrase_reader_is_one_clear_error(tmp_path) -> None:  # type: i
     (tmp_path / "model.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="Cannot load the phrase reader"):
         PhraseReader(tmp_path)
+
+
+class FixedReader(PhraseReader):
+    """A phrase reader that always picks ``phrase`` with ``probability``."""
+
+    def __init__(self, phrase: str, probability: float, odds: MarkOdds) -> None:
+        self.phrase, self.probability, self.odds = phrase, probability, odds
+
+    def read(self, question: str, text: str) -> tuple[int, int, float] | None:
+        at = text.index(self.phrase)
+        return at, at + len(self.phrase), self.probability
+
+
+FOUNDED = "The company was founded by Alice Johnson in 1998 in a garage."
+YEAR = (FOUNDED.index("1998"), FOUNDED.index("1998") + 4)
+# Odds in which agreeing with the linear model is worth more than the reader's word.
+AGREEMENT = MarkOdds(phrase=0.5, confidence=0.5, agree=2.0, bias=-1.0)
+
+
+def marker(phrase: str) -> Highlighter:
+    return replace(
+        default_highlighter(), phrases=FixedReader(phrase, 0.6, AGREEMENT), threshold=0.7
+    )
+
+
+def test_a_phrase_both_models_pick_is_marked_and_one_they_dispute_is_not() -> None:
+    # The linear model picks the year for "when": the reader's "1998" is marked, while
+    # its "Alice Johnson", read with the same probability, stays unmarked.
+    assert default_highlighter().agrees("When was the company founded?", FOUNDED, YEAR)
+    mark = marker("1998").mark("When was the company founded?", FOUNDED, SURE_QUOTE)
+    assert mark is not None and FOUNDED[mark[0] : mark[1]] == "1998"
+    assert (
+        marker("Alice Johnson").mark("When was the company founded?", FOUNDED, SURE_QUOTE) is None
+    )
+
+
+def test_agreement_does_not_rescue_a_quote_the_bot_doubts() -> None:
+    assert marker("1998").mark("When was the company founded?", FOUNDED, 0.02) is None
+
+
+def test_the_shipped_reader_comes_with_fitted_odds(reader: PhraseReader) -> None:
+    assert reader.odds is not None
+    # Each signal pushes the right way: a surer phrase, a surer quote, two models agreeing.
+    assert reader.odds.phrase > 0 and reader.odds.confidence > 0 and reader.odds.agree > 0
+    assert 0 < reader.threshold < 1

@@ -98,13 +98,19 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+@lru_cache(maxsize=256)
+def _question_tokens(question: str) -> tuple[Token, ...]:
+    """``tokenize(question)``, kept: four features and two models read each question."""
+    return tuple(tokenize(question))
+
+
 def _question_stems(question: str) -> set[str]:
-    return {t.stem for t in tokenize(question) if t.stem}
+    return {t.stem for t in _question_tokens(question) if t.stem}
 
 
 def _wh_noun(question: str) -> str:
     """The stem of the noun a "what …" / "which …" question names ("which river" → "river")."""
-    tokens = [t for t in tokenize(question) if t.word]
+    tokens = [t for t in _question_tokens(question) if t.word]
     for i, t in enumerate(tokens[:-1]):
         if t.lower in _WH:
             for u in tokens[i + 1 : i + 4]:
@@ -141,7 +147,7 @@ def answer_kind(question: str) -> str:
     text = search_text(question)
     kind = question_kind(text)
     if kind == "what":
-        tokens = [t for t in tokenize(text) if t.word]
+        tokens = [t for t in _question_tokens(text) if t.word]
         for k, t in enumerate(tokens[:-1]):
             if t.lower in _WH:
                 for u in tokens[k + 1 : k + 3]:
@@ -415,7 +421,7 @@ def _anchors(question: str) -> tuple[str, str]:
     In "Which NFL team represented the AFC?" the phrase answering sits next to
     where the sentence says "represented"; in "… for what season?", next to "champion".
     """
-    tokens = [t for t in tokenize(question) if t.word]
+    tokens = [t for t in _question_tokens(question) if t.word]
     wh = next(
         (
             k

@@ -271,8 +271,8 @@ def test_questions_worded_by_readers_are_answered_or_declined(built):
     Measured level, kept from sliding back: 29 of the 36 questions the article
     answers get the answer within the first three quotes of an answer, and every
     question about something else is declined. Short of the goal (all 36, and the
-    5 on-topic questions the article does not answer declined: none is, since the
-    sentence reader reads three candidates), as the README says.
+    5 on-topic questions the article does not answer declined: one is), as the
+    README says.
     """
     cases = json.loads((ROOT / "tests" / "data" / "denver_questions.json").read_text())
     cases = cases["questions"]

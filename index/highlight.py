@@ -9,9 +9,11 @@ start nor end on a function word), each described by a few features: the kind
 of thing the question asks for against what the phrase is (a year, a number,
 an amount, a name), how many of its words the question already says, how close
 it is to the words the question and the quote share, its length and
-capitalisation. A linear score over those features, fitted on the SQuAD tuning
-split (``python -m bench.tune_highlight``, weights in ``highlight.json``),
-ranks the phrases against a "no phrase" option. Either way the phrase is
+capitalisation. A linear score over those features, fitted on articles 0-19 of
+the SQuAD tuning split (``python -m bench.tune_highlight``, weights in
+``highlight.json``), ranks the phrases against a "no phrase" option. With the
+phrase reader, the linear model's choice still counts: a phrase both pick is
+more often right (:class:`index.phrase.MarkOdds`). Either way the phrase is
 marked only when the probability that it is right passes a threshold chosen
 for precision, and only for questions that ask a short fact.
 """

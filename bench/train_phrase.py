@@ -294,10 +294,7 @@ def main() -> None:
     # around the answer. Four weights on some 800 questions: little room to overfit.
     rows = first_quotes(args.squad, (c, d), args.model, args.out)
     odds = fit_odds(rows)
-    scored = [
-        (1 / (1 + math.exp(-odds.logit(r.phrase, r.confidence, r.agree))), r.right, 1.0)
-        for r in rows
-    ]
+    scored = [(odds.probability(r.phrase, r.confidence, r.agree), r.right, 1.0) for r in rows]
     threshold, chosen = choose_threshold(scored, args.precision)
     held = [p for (p, _, _), r in zip(scored, rows, strict=True) if r.held]
     chosen["coverage"] = sum(p >= threshold for p in held) / max(1, len(held))

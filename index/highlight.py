@@ -647,21 +647,15 @@ class Highlighter:
         ``quote_probability``: how likely ``text`` holds the answer at all (the
         answer's confidence). With the phrase reader, a phrase read in a quote
         that is probably wrong is probably wrong too: the mark needs the reader's
-        :class:`~index.phrase.MarkOdds` (or, without them, the chance that the quote
-        and its phrase are right together) to pass the threshold.
+        :class:`~index.phrase.MarkOdds` to pass the threshold (a reader whose odds
+        are not fitted yet marks nothing).
         """
         if self.phrases is None:
             span, probability = self.score(question, text)
             return span if span is not None and probability >= self.threshold else None
         odds = self.phrases.odds
-        if odds is None:
-            if quote_probability < self.threshold:
-                return None  # no phrase's probability can lift the product over the bar
-            span, probability = self.score(question, text)
-            ok = span is not None and probability * quote_probability >= self.threshold
-            return span if ok else None
         bar = _log_odds(self.threshold)
-        if odds.best_logit(quote_probability) < bar:
+        if odds is None or odds.best_logit(quote_probability) < bar:
             return None  # skip reading: no phrase could pass
         span, probability = self.score(question, text)
         if span is None:

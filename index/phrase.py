@@ -100,6 +100,10 @@ class MarkOdds:
             + self.bias
         )
 
+    def probability(self, phrase: float, confidence: float, agree: bool) -> float:
+        """The chance that the phrase is right."""
+        return 1 / (1 + math.exp(-self.logit(phrase, confidence, agree)))
+
     def best_logit(self, confidence: float) -> float:
         """The highest log-odds any phrase can reach in a quote of this ``confidence``."""
         return self.logit(0.99, confidence, self.agree > 0)
@@ -119,6 +123,7 @@ class PhraseReader:
         # The probability a phrase needs to be marked (chosen on held-out articles).
         self.threshold = float(self.model.config.get("threshold", 1.0))
         odds = self.model.config.get("odds")
+        # None until bench/train_phrase.py has fitted them: the reader then marks nothing.
         self.odds = MarkOdds.from_dict(odds) if odds else None
         self.tokenizer = self.model.tokenizer
         self.tokenizer.enable_truncation(

@@ -148,7 +148,7 @@ def test_a_broken_phrase_reader_is_one_clear_error(tmp_path) -> None:  # type: i
 class FixedReader(PhraseReader):
     """A phrase reader that always picks ``phrase`` with ``probability``."""
 
-    def __init__(self, phrase: str, probability: float, odds: MarkOdds) -> None:
+    def __init__(self, phrase: str, probability: float, odds: MarkOdds | None) -> None:
         self.phrase, self.probability, self.odds = phrase, probability, odds
 
     def read(self, question: str, text: str) -> tuple[int, int, float] | None:
@@ -181,6 +181,12 @@ def test_a_phrase_both_models_pick_is_marked_and_one_they_dispute_is_not() -> No
 
 def test_agreement_does_not_rescue_a_quote_the_bot_doubts() -> None:
     assert marker("1998").mark("When was the company founded?", FOUNDED, 0.02) is None
+
+
+def test_a_reader_without_fitted_odds_marks_nothing() -> None:
+    # As bench/train_phrase.py leaves a reader it has trained but not yet fitted odds for.
+    unfitted = replace(default_highlighter(), phrases=FixedReader("1998", 0.99, None))
+    assert unfitted.mark("When was the company founded?", FOUNDED, 0.99) is None
 
 
 def test_the_shipped_reader_comes_with_fitted_odds(reader: PhraseReader) -> None:

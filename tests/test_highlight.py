@@ -68,6 +68,13 @@ def test_questions_that_do_not_ask_a_short_fact_get_no_mark():
     sentence = "The council voted against it because the law required a public hearing first."
     assert marker.mark("Why did the council vote against it?", sentence) is None
     assert marker.mark("How does the council decide?", sentence) is None
+    said = (
+        '"Denver is sending a clear and resolute message to our community," '
+        "Mayor Michael Hancock said in a statement."
+    )
+    # Asks what he said, not who said it: his name is no answer to put in bold.
+    assert marker.mark("What did the mayor say about the new law?", said) is None
+    assert marker.mark("Who made the statement?", said) is not None
 
 
 def test_an_unsure_phrase_stays_unmarked():

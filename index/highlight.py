@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from index.logistic import fit_logistic
-from index.phrase import PhraseReader, default_phrase_reader
+from index.phrase import PhraseReader, default_phrase_reader, log_odds
 from index.query import search_text
 from index.search import question_kind
 from index.text import STOPWORDS, _stemmer
@@ -569,12 +569,6 @@ def sure_features(
     return x
 
 
-def _log_odds(p: float) -> float:
-    if p <= 0:
-        return -math.inf
-    return math.log(p / (1 - p)) if p < 1 else math.inf
-
-
 @dataclass(frozen=True)
 class Highlighter:
     """Marks the answer phrase of a short factual question inside a quote."""
@@ -667,7 +661,7 @@ class Highlighter:
             span, probability = self.score(question, text)
             return span if span is not None and probability >= self.threshold else None
         odds = self.phrases.odds
-        bar = _log_odds(self.threshold)
+        bar = log_odds(self.threshold)
         if odds is None or odds.best_logit(quote_probability) < bar:
             return None  # skip reading: no phrase could pass
         span, probability = self.score(question, text)

@@ -62,9 +62,16 @@ def best_span(
     return int(positions[i]), int(positions[j]), agree / total if total > 0 else 0.0
 
 
+def log_odds(p: float) -> float:
+    """``log(p / (1 - p))``: minus infinity at 0, infinity at 1."""
+    if p <= 0:
+        return -math.inf
+    return math.log(p / (1 - p)) if p < 1 else math.inf
+
+
 def _logit(p: float) -> float:
-    p = min(max(p, 0.01), 0.99)  # bounded, so a probability of 1 cannot outvote the rest
-    return math.log(p / (1 - p))
+    # Bounded, so a probability of 1 cannot outvote the other signals.
+    return log_odds(min(max(p, 0.01), 0.99))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import ModelError
 from index.onnx import OnnxModel
 
 PHRASE_DIR = Path(__file__).with_name("phrase")
@@ -127,15 +128,19 @@ class PhraseReader:
     def __init__(self, folder: Path = PHRASE_DIR) -> None:
         failure = f"Cannot load the phrase reader in {folder}"
         self.model = OnnxModel(folder, "phrase.json", failure)
-        # The probability a phrase needs to be marked (chosen on held-out articles).
-        self.threshold = float(self.model.config.get("threshold", 1.0))
-        odds = self.model.config.get("odds")
-        # None until bench/train_phrase.py has fitted them: the reader then marks nothing.
-        self.odds = MarkOdds.from_dict(odds) if odds else None
+        config = self.model.config
+        try:
+            # The probability a phrase needs to be marked (chosen on held-out articles).
+            self.threshold = float(config.get("threshold", 1.0))
+            # None until bench/train_phrase.py has fitted them: the reader then marks nothing.
+            self.odds = MarkOdds.from_dict(config["odds"]) if config.get("odds") else None
+            max_length = int(config["max_length"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(
+                f"{failure}: phrase.json is malformed ({type(exc).__name__})."
+            ) from exc
         self.tokenizer = self.model.tokenizer
-        self.tokenizer.enable_truncation(
-            max_length=int(self.model.config["max_length"]), strategy="only_second"
-        )
+        self.tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
         self.tokenizer.no_padding()
 
     def read(self, question: str, text: str) -> tuple[int, int, float] | None:

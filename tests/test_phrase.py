@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -135,6 +137,22 @@ def test_best_span_stays_inside_the_quote_and_counts_the_no_phrase_token() -> No
     # The "no phrase" token holds most of the mass, so the span is unlikely.
     assert probability < 0.1
     assert best_span(start, end, np.zeros(4, dtype=bool)) is None
+
+
+@pytest.mark.parametrize(
+    "odds",
+    [
+        {"phrase": 0.5, "confidence": 0.5},
+        {"phrase": "high", "confidence": 1, "agree": 1, "bias": 0},
+    ],
+)
+def test_malformed_odds_are_one_clear_error(tmp_path, odds) -> None:  # type: ignore[no-untyped-def]
+    for name in ("model.onnx", "tokenizer.json"):
+        shutil.copy(PHRASE_DIR / name, tmp_path / name)
+    config = {"max_length": 192, "threshold": 0.7, "odds": odds}
+    (tmp_path / "phrase.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="phrase.json is malformed"):
+        PhraseReader(tmp_path)
 
 
 def test_a_broken_phrase_reader_is_one_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]

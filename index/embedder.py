@@ -1,9 +1,9 @@
 """Sentence embedders: sentence-transformers (torch) to build, ONNX to answer.
 
 Building an index loads the model with sentence-transformers and exports it to
-ONNX next to the index. Answering a question then embeds it with onnxruntime
-and tokenizers alone, so the query path never imports torch (which costs
-seconds of start-up).
+ONNX next to the index, fused and with 8-bit weights. Answering a question then
+embeds it with onnxruntime and tokenizers alone, so the query path never
+imports torch (which costs seconds of start-up).
 """
 
 from __future__ import annotations
@@ -179,6 +179,7 @@ class SentenceTransformerEmbedder:
                 if not (Path(tmp) / "tokenizer.json").exists():
                     raise ModelError("The model has no fast tokenizer (tokenizer.json) to export.")
                 _fuse(partial, self.model[0].auto_model.config)
+                _quantize(partial)
                 os.replace(partial, target / "model.onnx")
             finally:
                 partial.unlink(missing_ok=True)  # a failed export leaves no half file behind
@@ -205,6 +206,46 @@ def _fuse(path: Path, config: Any) -> None:
         fuse_bert(path, path, int(config.num_attention_heads), int(config.hidden_size))
     except Exception as exc:  # a fuser that cannot rewrite the graph leaves the export as is
         logger.info("Kept the unfused model: %s", type(exc).__name__)
+
+
+class _QuantiserNotices(logging.Filter):
+    """Drops what onnxruntime's quantiser logs on the root logger (advice, tensor lists)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"onnxruntime{os.sep}quantization" not in record.pathname
+
+
+def _quantize(path: Path) -> None:
+    """Store the matrices of the graph in ``path`` as 8-bit integers, a scale per column.
+
+    A question's embedding then takes about half the time (2.2-2.4 ms against
+    4.2-4.3 ms on two cores) and the file a quarter of the space. Its vectors
+    keep a cosine of about 0.995 with the float ones; on tuning articles 0-11
+    hit@1 went from 0.817 to 0.816 and every other figure of ``quotebot eval``
+    moved as little. A graph the quantiser cannot rewrite is left in floats.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantized = path.with_name(path.name + ".int8")
+    notices = _QuantiserNotices()
+    root = logging.getLogger()
+    root.addFilter(notices)  # its records are made on the root logger itself
+    try:
+        quantize_dynamic(
+            str(path),
+            str(quantized),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            # The fused operators are unknown to its type inference: their outputs are floats.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(quantized, path)
+    except Exception as exc:  # a graph it cannot rewrite stays as exported
+        logger.info("Kept the float model: %s", type(exc).__name__)
+    finally:
+        root.removeFilter(notices)
+        quantized.unlink(missing_ok=True)
 
 
 def _pooling_mode(module: Any) -> str:

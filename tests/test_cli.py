@@ -228,7 +228,7 @@ def test_a_process_that_has_answered_can_still_export_the_model(built, tmp_path)
     assert result.stdout.strip() == "(1, 384)"
 
 
-def test_onnx_and_torch_give_the_same_vectors(tmp_path):
+def test_onnx_and_torch_give_nearly_the_same_vectors(tmp_path):
     import numpy as np
 
     from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
@@ -244,7 +244,16 @@ def test_onnx_and_torch_give_the_same_vectors(tmp_path):
     torch_model.export_onnx(tmp_path)
     a = torch_model.encode(sentences)
     b = OnnxEmbedder(tmp_path).encode(sentences)
-    assert np.all(np.sum(a * b, axis=1) >= 0.999)
+    # 8-bit weights: close to the float vectors, not equal to them.
+    assert np.all(np.sum(a * b, axis=1) >= 0.98)
+    # ... close enough that a question finds the same sentence closest either way.
+    questions = ["How did the council vote?", "What did ICE call it?", "who voted"]
+    q = OnnxEmbedder(tmp_path).encode(questions)
+    assert list(np.argmax(q @ a[:2].T, axis=1)) == list(
+        np.argmax(torch_model.encode(questions) @ a[:2].T, axis=1)
+    )
+    # An index carries the question model: a quarter of the float model's 90 MB.
+    assert (tmp_path / "model.onnx").stat().st_size < 30_000_000
 
 
 def test_an_export_that_fails_leaves_no_half_written_model(tmp_path, monkeypatch):

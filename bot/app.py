@@ -122,7 +122,13 @@ def build(
                 raise ModelError(f"The model {embedder.name!r} cannot be exported to ONNX.")
             export_onnx(target)
 
-        store.save_index(index, settings.index_dir, export_model=export, progress=progress)
+        store.save_index(
+            index,
+            settings.index_dir,
+            export_model=export,
+            progress=progress,
+            reuse_model=not rebuild,  # a rebuild renews the question model too
+        )
     return index
 
 

@@ -388,11 +388,13 @@ def save_index(
     *,
     export_model: Callable[[Path], None] | None = None,
     progress: Progress | None = None,
+    reuse_model: bool = True,
 ) -> Path:
     """Write ``index`` as a new generation of ``folder`` and make it live atomically.
 
-    ``export_model(target)`` writes the ONNX model; when omitted, the previous
-    generation's export is reused if it was made from the same model. Holds the
+    ``export_model(target)`` writes the ONNX model; the previous generation's
+    export is reused instead if it was made from the same model, unless
+    ``reuse_model`` is False (a rebuild, which also renews the export). Holds the
     folder's writer lock meanwhile. A full disk or a permission problem raises
     IndexWriteError (one line) and leaves the previous index live.
     """
@@ -400,7 +402,7 @@ def save_index(
 
     with writer_lock(folder):
         try:
-            live = _write_generation(index, folder, export_model, progress)
+            live = _write_generation(index, folder, export_model, progress, reuse_model)
         except OSError as exc:
             raise _write_error(folder, exc) from exc
         index.release()
@@ -444,6 +446,7 @@ def _write_generation(
     folder: Path,
     export_model: Callable[[Path], None] | None,
     progress: Progress | None,
+    reuse_model: bool = True,
 ) -> Path:
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = folder / f".tmp-{name}"
@@ -480,7 +483,9 @@ def _write_generation(
         index.bm25.save(str(tmp / "bm25"), show_progress=False)
         step(5)
         manifest = dict(index.manifest)
-        manifest["query_backend"] = _place_model(folder, tmp / "model", manifest, export_model)
+        manifest["query_backend"] = _place_model(
+            folder, tmp / "model", manifest, export_model, reuse_model
+        )
         step(6)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         _fsync_tree(tmp)
@@ -515,10 +520,11 @@ def _place_model(
     target: Path,
     manifest: dict[str, Any],
     export_model: Callable[[Path], None] | None,
+    reuse_model: bool = True,
 ) -> str:
     """Put the ONNX export in ``target``; return the query backend it allows."""
     try:
-        current = _generation(folder)
+        current = _generation(folder) if reuse_model or export_model is None else None
     except IndexUnavailableError:
         current = None
     if current is not None:

@@ -87,6 +87,27 @@ def test_index_built_with_another_model_refuses_to_load(tmp_path, seed_documents
     assert "\n" not in message
 
 
+def test_a_rebuild_renews_the_question_model_an_update_keeps(tmp_path, seed_documents):
+    """An update reuses the exported question model; `quotebot index --rebuild` exports
+    it again, so a rebuilt index answers with the model as this version exports it."""
+
+    def exporter(version: str):  # type: ignore[no-untyped-def]
+        def export(target: Path) -> None:
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "model.onnx").write_text(version)
+
+        return export
+
+    def saved(version: str, reuse: bool) -> str:
+        index = store.build_index(seed_documents, FakeEmbedder())
+        live = store.save_index(index, tmp_path, export_model=exporter(version), reuse_model=reuse)
+        return (live / "model" / "model.onnx").read_text()
+
+    assert saved("float", reuse=True) == "float"
+    assert saved("8-bit", reuse=True) == "float"  # an update keeps the export it has
+    assert saved("8-bit", reuse=False) == "8-bit"  # a rebuild renews it
+
+
 def test_other_format_version_refuses_to_load(tmp_path, seed_documents):
     live = store.save_index(store.build_index(seed_documents, FakeEmbedder()), tmp_path)
     manifest = json.loads((live / "manifest.json").read_text())

@@ -343,6 +343,9 @@ def test_buttons_keep_working_after_a_restart(fake, service, feedback, tmp_path)
     with running_bot(fake, service, feedback, settings):
         answer = ask(fake, "How did the council vote?").original
     up = next(i for i in button_ids(answer) if i.startswith("qb:vote:up:"))
+    # The old bot's gateway session must be gone, or the new bot's start-up wait
+    # could be met by it and the click sent before the new bot has connected.
+    fake.wait_for(lambda: fake.ready_sessions() == 0)
 
     with running_bot(fake, service, feedback, settings):
         click = fake.click(answer, up, user_id=99)

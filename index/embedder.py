@@ -231,6 +231,8 @@ def _quantize(path: Path) -> None:
     notices = _QuantiserNotices()
     root = logging.getLogger()
     root.addFilter(notices)  # its records are made on the root logger itself
+    # …through logging.info(), which gives a root logger without handlers one to stderr.
+    handlers = list(root.handlers)
     try:
         quantize_dynamic(
             str(path),
@@ -245,6 +247,8 @@ def _quantize(path: Path) -> None:
         logger.info("Kept the float model: %s", type(exc).__name__)
     finally:
         root.removeFilter(notices)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
         quantized.unlink(missing_ok=True)
 
 

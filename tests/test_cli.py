@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pty
 import queue
@@ -228,7 +229,7 @@ def test_a_process_that_has_answered_can_still_export_the_model(built, tmp_path)
     assert result.stdout.strip() == "(1, 384)"
 
 
-def test_onnx_and_torch_give_nearly_the_same_vectors(tmp_path):
+def test_onnx_and_torch_give_nearly_the_same_vectors(tmp_path, monkeypatch):
     import numpy as np
 
     from index.embedder import OnnxEmbedder, SentenceTransformerEmbedder
@@ -241,7 +242,12 @@ def test_onnx_and_torch_give_nearly_the_same_vectors(tmp_path):
         "word " * 400,
     ]
     torch_model = SentenceTransformerEmbedder()
+    # A command-line process has no logging set up. The quantiser logs through
+    # logging.info(), which then gives the root logger a handler to stderr: none may
+    # stay behind to print every library's records on the terminal from then on.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
     torch_model.export_onnx(tmp_path)
+    assert logging.getLogger().handlers == []
     a = torch_model.encode(sentences)
     b = OnnxEmbedder(tmp_path).encode(sentences)
     # 8-bit weights: close to the float vectors, not equal to them.

@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import random
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -216,38 +217,39 @@ def first_quotes(
     squad: Path, articles: tuple[int, int], model_name: str, folder: Path
 ) -> list[FirstQuote]:
     """The bot's own first quotes on ``articles``, as the evaluation sees them."""
-    from bot.evaluate import hit_rank, load_squad
+    from bot.evaluate import embedders, hit_rank, load_squad
     from bot.service import QuoteService
-    from index.embedder import SentenceTransformerEmbedder
     from index.highlight import default_highlighter
     from index.phrase import PhraseReader
     from index.search import Searcher
     from index.store import build_index
 
-    embedder = SentenceTransformerEmbedder(model_name)
     reader = PhraseReader(folder)
     marker = replace(default_highlighter(), phrases=reader, threshold=0.0)
     rows = []
-    for article in load_squad(squad)[articles[0] : articles[1]]:
-        index = build_index([article.document()], embedder)
-        service = QuoteService(index, Searcher(index, embedder), highlighter=marker)
-        for q in article.questions:
-            answer = service.ask(q.question)
-            if answer.abstained:
-                continue
-            quote = answer.quotes[0]
-            span, probability = marker.score(q.question, quote.text)
-            if span is None:
-                continue
-            rows.append(
-                FirstQuote(
-                    phrase=probability,
-                    confidence=answer.confidence,
-                    agree=marker.agrees(q.question, quote.text, span),
-                    right=best_f1(quote.text[span[0] : span[1]], q.answers) >= 0.5,
-                    held=hit_rank([quote.text], q.answers, depth=1) == 1,
+    # Questions embedded by the bot's 8-bit export, as in `quotebot eval`.
+    with tempfile.TemporaryDirectory() as cache, embedders(model_name, Path(cache)) as pair:
+        builder, asker = pair
+        for article in load_squad(squad)[articles[0] : articles[1]]:
+            index = build_index([article.document()], builder)
+            service = QuoteService(index, Searcher(index, asker), highlighter=marker)
+            for q in article.questions:
+                answer = service.ask(q.question)
+                if answer.abstained:
+                    continue
+                quote = answer.quotes[0]
+                span, probability = marker.score(q.question, quote.text)
+                if span is None:
+                    continue
+                rows.append(
+                    FirstQuote(
+                        phrase=probability,
+                        confidence=answer.confidence,
+                        agree=marker.agrees(q.question, quote.text, span),
+                        right=best_f1(quote.text[span[0] : span[1]], q.answers) >= 0.5,
+                        held=hit_rank([quote.text], q.answers, depth=1) == 1,
+                    )
                 )
-            )
     return rows
 
 

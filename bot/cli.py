@@ -530,9 +530,8 @@ def _print_metrics(metrics: dict[str, Any], indent: str = "") -> None:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import CachedEmbedder, article_range
+    from bot.evaluate import article_range, embedders
     from bot.tune import tune
-    from index.embedder import SentenceTransformerEmbedder
 
     a, b = article_range(args.articles)
     unseen = article_range(args.unseen, "--unseen") if args.unseen else None
@@ -543,18 +542,21 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     read = READ if args.read is None else args.read
     if read < 1:
         raise QuotebotError(f"--read takes a number of candidates >= 1, not {read}.")
-    # Tuning is iterative: keep the split's embeddings so a rerun skips the model.
+    # Tuning is iterative: keep the split's embeddings so a rerun skips the model. The
+    # questions are embedded as the bot embeds them, by its 8-bit export.
     cache = settings.index_dir.parent / "tune-cache"
-    result = tune(
-        args.file,
-        (a, b),
-        CachedEmbedder(SentenceTransformerEmbedder(settings.model), cache),
-        v2_path=args.v2,
-        answer_rate=args.answer_rate,
-        unseen=unseen,
-        read=read,
-        progress=_notice,
-    )
+    with embedders(settings.model, cache) as (builder, asker):
+        result = tune(
+            args.file,
+            (a, b),
+            builder,
+            query_embedder=asker,
+            v2_path=args.v2,
+            answer_rate=args.answer_rate,
+            unseen=unseen,
+            read=read,
+            progress=_notice,
+        )
     print(json.dumps(result, indent=2))
     return 0
 

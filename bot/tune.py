@@ -93,10 +93,16 @@ def collect(
     articles: tuple[int, int],
     embedder: Any,
     *,
+    query_embedder: Any = None,
     v2_path: Path | str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[Asked]:
-    """Every tuning question with its corpus and its prepared question's embedding."""
+    """Every tuning question with its corpus and its prepared question's embedding.
+
+    ``query_embedder``: what embeds the questions (the bot's 8-bit export, so the
+    models are fitted on the vectors they will be given); ``embedder`` by default.
+    """
+    asker = embedder if query_embedder is None else query_embedder
     from bot.service import QuoteService
 
     chosen = load_squad(path)[articles[0] : articles[1]]
@@ -124,7 +130,7 @@ def collect(
             if whole and article.title in v2:
                 batch += [("unanswerable", text, ()) for text in v2[article.title][1]]
             prepared = [searcher.prepare(text).text for _, text, _ in batch]
-            vectors = embedder.encode(prepared)
+            vectors = asker.encode(prepared)
             for (kind, text, answers), v in zip(batch, vectors, strict=True):
                 out.append(Asked(kind, text, answers, service, v, whole, articles[0] + i))
     return out
@@ -344,6 +350,7 @@ def rank(
     articles: tuple[int, int],
     embedder: Any,
     *,
+    query_embedder: Any = None,
     v2_path: Path | str | None = None,
     unseen: tuple[int, int] | None = None,
     read: int = READ,
@@ -351,7 +358,9 @@ def rank(
 ) -> Ranking:
     """Collect the tuning questions, fit the ranker and the reader's weight, and ask
     every question with them (see :func:`tune` for ``unseen`` and ``read``)."""
-    asked = collect(path, articles, embedder, v2_path=v2_path, progress=progress)
+    asked = collect(
+        path, articles, embedder, query_embedder=query_embedder, v2_path=v2_path, progress=progress
+    )
     if progress:
         progress("fitting the ranker")
     candidate_labels(asked)
@@ -392,6 +401,7 @@ def tune(
     articles: tuple[int, int],
     embedder: Any,
     *,
+    query_embedder: Any = None,
     v2_path: Path | str | None = None,
     answer_rate: float = 0.982,
     unseen: tuple[int, int] | None = None,
@@ -408,7 +418,14 @@ def tune(
     ``read``: how many of the best candidates the reader reads, here and when serving.
     """
     ranking = rank(
-        path, articles, embedder, v2_path=v2_path, unseen=unseen, read=read, progress=progress
+        path,
+        articles,
+        embedder,
+        query_embedder=query_embedder,
+        v2_path=v2_path,
+        unseen=unseen,
+        read=read,
+        progress=progress,
     )
     asked, ranker, x, right = ranking.asked, ranking.ranker, ranking.x, ranking.right
 

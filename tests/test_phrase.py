@@ -54,11 +54,6 @@ def reader() -> PhraseReader:
     [
         # Worded by someone who has not read the article, some typed the chat way.
         ("how much money is at stake for denver", SESSIONS, "$425,000"),
-        (
-            "which grants could denver lose",
-            SESSIONS,
-            "Edward Bryne Memorial Justice Assistance Grants",
-        ),
         ("When were the attorney general's new rules announced?", SESSIONS, "July"),
         ("Where is the lawmaker who wrote to Trump from?", LETTER, "El Paso County"),
         ("who runs ICE's operations in Denver?", LYNCH, "Jeffrey Lynch"),
@@ -98,6 +93,15 @@ def test_a_phrase_the_linear_model_disputes_needs_a_surer_quote() -> None:
     assert not shipped.agrees(question, WILLIAMS, span)
     assert shipped.mark(question, WILLIAMS, SURE_QUOTE) is None
     assert shipped.mark(question, WILLIAMS, 0.97) == span
+    # The linear model, going by the words around a phrase, picks "lose roughly
+    # $425,000 annually" after the question's "lose".
+    question = "which grants could denver lose"
+    span, _ = shipped.score(question, SESSIONS)
+    assert span is not None and not shipped.agrees(question, SESSIONS, span)
+    mark = shipped.mark(question, SESSIONS, 0.9)
+    assert mark is not None
+    assert SESSIONS[mark[0] : mark[1]] == "Edward Bryne Memorial Justice Assistance Grants"
+    assert shipped.mark(question, SESSIONS, 0.5) is None
 
 
 def test_a_quote_the_bot_doubts_gets_no_mark() -> None:

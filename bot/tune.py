@@ -102,8 +102,9 @@ def collect(
     ``query_embedder``: what embeds the questions (the bot's 8-bit export, so the
     models are fitted on the vectors they will be given); ``embedder`` by default.
     """
-    asker = embedder if query_embedder is None else query_embedder
     from bot.service import QuoteService
+
+    asker = embedder if query_embedder is None else query_embedder
 
     chosen = load_squad(path)[articles[0] : articles[1]]
     v2 = load_squad_v2(v2_path) if v2_path else {}

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.evaluate import CachedEmbedder, article_arg, squad_arg
+from bot.evaluate import article_arg, embedders, squad_arg
 from bot.tune import abstain_weights, rank
-from index.embedder import BUNDLED_MODEL, SentenceTransformerEmbedder
+from index.embedder import BUNDLED_MODEL
 from index.logistic import adam_step, fit_logistic
 
 Model = Callable[[np.ndarray], np.ndarray]  # features -> P(answerable)
@@ -133,8 +133,11 @@ def main() -> None:
         if span != [a, b]:
             parser.error(f"{args.features} holds articles {span[0]}:{span[1]}, not {a}:{b}")
     else:
-        embedder = CachedEmbedder(SentenceTransformerEmbedder(BUNDLED_MODEL), args.cache)
-        ranking = rank(args.squad, (a, b), embedder, v2_path=args.v2, progress=print)
+        # Questions embedded by the bot's 8-bit export, as `quotebot tune` fits them.
+        with embedders(BUNDLED_MODEL, args.cache) as (builder, asker):
+            ranking = rank(
+                args.squad, (a, b), builder, query_embedder=asker, v2_path=args.v2, progress=print
+            )
         x = ranking.x
         kinds = np.array([q.kind for q in ranking.asked])
         whole = np.array([q.whole for q in ranking.asked])

@@ -39,6 +39,36 @@ READING = "Reading documents"
 MAX_FILE_SETTING = "QUOTEBOT_MAX_FILE_MB"
 
 
+# What a paragraph of a document is. Sentences are cut from a block according to its
+# kind: prose by the sentence splitter, the others whole (an item, a row, a code block).
+PROSE = "prose"
+ITEM = "item"  # one item of a bulleted or numbered list
+ROW = "row"  # one row of a table
+HEADER = "header"  # a table's header row
+CODE = "code"  # a code block (fenced, indented, <pre>, literal block)
+KINDS = (PROSE, ITEM, ROW, HEADER, CODE)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading of a document's outline (a FAQ entry's question is one too)."""
+
+    title: str  # the heading as a reader sees it, markup removed
+    level: int  # 1 for the top level
+    parent: int | None = None  # index into ``Document.sections`` of the enclosing heading
+    anchor: str = ""  # fragment for a deep link (``source#anchor``); "" when the source has none
+
+
+@dataclass(frozen=True)
+class Block:
+    """What one paragraph is and where it sits: parallel to ``Document.paragraphs``."""
+
+    kind: str = PROSE
+    section: int | None = None  # index into ``Document.sections`` of the innermost heading above
+    # Consecutive items of one list, or rows of one table, share a group number.
+    group: int | None = None
+
+
 @dataclass(frozen=True)
 class Document:
     """One source document.
@@ -46,6 +76,9 @@ class Document:
     ``text`` is what quotes are cut from: every quote is ``text[start:end]``.
     ``paragraphs`` holds the (start, end) offsets of each paragraph in ``text``,
     in order; paragraph numbers shown to users are 1-based indexes into it.
+    ``blocks`` (parallel to ``paragraphs``, or empty when every paragraph is
+    prose outside any heading) says what each paragraph is and under which of
+    ``sections`` it sits. Headings are not paragraphs: they live in ``sections``.
     """
 
     doc_id: str  # path relative to the corpus root, with forward slashes
@@ -54,6 +87,23 @@ class Document:
     paragraphs: tuple[tuple[int, int], ...]
     source: str = ""  # URL, empty when unknown
     date: str = ""
+    blocks: tuple[Block, ...] = ()
+    sections: tuple[Section, ...] = ()
+
+    def block(self, paragraph: int) -> Block:
+        """What the 1-based ``paragraph`` is (prose outside any section when unknown)."""
+        if self.blocks:
+            return self.blocks[paragraph - 1]
+        return Block()
+
+    def trail(self, paragraph: int) -> tuple[Section, ...]:
+        """The headings above the 1-based ``paragraph``, outermost first."""
+        chain: list[Section] = []
+        at = self.block(paragraph).section
+        while at is not None:
+            chain.append(self.sections[at])
+            at = self.sections[at].parent
+        return tuple(reversed(chain))
 
     def paragraph_of(self, offset: int) -> int:
         """The 1-based number of the paragraph containing ``offset``."""

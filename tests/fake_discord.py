@@ -123,6 +123,7 @@ class FakeDiscord:
         guild_id: int = 1_100_000_000_000_000_001,
         shards: int = 1,
         roles: list[str] | None = None,
+        other_guilds: tuple[int, ...] = (),
     ) -> None:
         self.shards = shards  # the shard count GET /gateway/bot recommends
         self.token = token
@@ -144,6 +145,9 @@ class FakeDiscord:
         # Role name -> id. When given, the guild (with these roles) is sent in GUILD_CREATE
         # after READY, as Discord does for bots with the guilds intent.
         self.roles = {name: self._next_id() for name in (roles or {})}
+        # More servers the bot is in, sent in GUILD_CREATE too, each with the same roles
+        # (the same ids): what a role id seen from the wrong server would look like.
+        self.other_guilds = [str(g) for g in other_guilds]
         self.attachments: dict[str, tuple[str, bytes]] = {}  # id -> (filename, bytes)
         self.attachment_downloads = 0
         self.messages: dict[str, dict[str, Any]] = {}  # every message, by id
@@ -534,12 +538,13 @@ class FakeDiscord:
         self._call(self._broadcast("INTERACTION_CREATE", payload, guild_id=guild))
         return interaction
 
-    def guild_payload(self) -> dict[str, Any]:
+    def guild_payload(self, guild_id: str | None = None) -> dict[str, Any]:
         """The guild as GUILD_CREATE carries it: its roles, no channels or members."""
-        everyone = {"id": self.guild_id, "name": "@everyone"}
+        guild_id = guild_id or self.guild_id
+        everyone = {"id": guild_id, "name": "@everyone"}
         roles = [everyone] + [{"id": i, "name": n} for n, i in self.roles.items()]
         return {
-            "id": self.guild_id,
+            "id": guild_id,
             "name": "Quotebot Test",
             "icon": None,
             "owner_id": "1",
@@ -1001,8 +1006,9 @@ class _GatewaySession:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self.dispatch("READY", ready)
-        if self.fake.roles and self.serves(self.fake.guild_id):
-            await self.dispatch("GUILD_CREATE", self.fake.guild_payload())
+        for guild in [self.fake.guild_id, *self.fake.other_guilds]:
+            if self.fake.roles and self.serves(guild):
+                await self.dispatch("GUILD_CREATE", self.fake.guild_payload(guild))
         self.ready = True
         self.fake.notify()
 

@@ -5,16 +5,20 @@ read with its sub-folders as it always was. With ``quotebot.toml`` in the
 working directory (or the file ``QUOTEBOT_CONFIG`` names), each sub-folder of
 the corpus folder is a collection of its own (``corpus/hr/`` is ``hr``) and
 ``default`` holds only the files directly in the corpus folder. The file says
-which channels answer from which collection and who may add documents::
+which channels answer from which collection and who may change each one
+(see :mod:`bot.permissions`)::
 
     default_collection = "default"      # channels not listed below
-    admins = ["U012ABCDEF"]             # Slack user ids allowed to add and remove documents
-    discord_admin_role = "Docs admin"   # Discord role allowed to (besides Manage Server)
+    admins = ["U012ABCDEF"]             # optional: Slack member ids who may change every one
 
     [collections.hr]
     slack_channels = ["C0HR"]           # Slack channel ids
     discord_channels = ["112233445566"] # Discord channel or server (guild) ids
     min_confidence = 0.7                # optional: decline answers less likely right
+    admins.slack = ["U0HRLEAD"]         # who may add and remove hr's documents
+    admins.discord = [{ server = "112233445566", roles = ["998877665544"] }]
+
+Without the file, ``QUOTEBOT_ADMINS`` may name the admins of ``default``.
 
 ``default`` keeps its index in ``QUOTEBOT_INDEX_DIR``; every other collection
 in ``QUOTEBOT_INDEX_DIR/collections/<name>``.
@@ -23,6 +27,7 @@ in ``QUOTEBOT_INDEX_DIR/collections/<name>``.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,13 +37,19 @@ from typing import Any
 from bot import messages
 from bot.config import Settings, confidence_bar
 from bot.errors import CollectionError, ConfigError
+from bot.permissions import Admins, DiscordAdmins
 
 DEFAULT = "default"
 CONFIG_NAME = "quotebot.toml"
 INDEX_SUBFOLDER = "collections"
 
-_TOP_KEYS = ("default_collection", "admins", "discord_admin_role", "collections")
-_COLLECTION_KEYS = ("slack_channels", "discord_channels", "min_confidence")
+_TOP_KEYS = ("default_collection", "admins", "collections")
+_COLLECTION_KEYS = ("slack_channels", "discord_channels", "min_confidence", "admins")
+_ADMIN_KEYS = ("slack", "discord")
+_DISCORD_ADMIN_KEYS = ("server", "users", "roles", "manage_server")
+_DISCORD_ADMIN_EXAMPLE = '{ server = "112233445566", users = ["223344556677"] }'
+_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,}")  # U012ABCDEF, W012ABCDEF
+_DISCORD_PAIR = re.compile(r"(\d+):(\d+)")  # server id:user id
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,7 @@ class CollectionConfig:
     default_collection: str = DEFAULT
     slack_channels: Mapping[str, str] = field(default_factory=dict)
     discord_channels: Mapping[str, str] = field(default_factory=dict)  # id → collection
-    admins: frozenset[str] = frozenset()  # Slack user ids
-    discord_admin_role: str = ""
+    admins: Mapping[str, Admins] = field(default_factory=dict)  # collection → who may change it
     source: Path | None = None  # the file read; None: one collection, no file
 
     @property
@@ -97,8 +107,29 @@ class CollectionConfig:
 
 
 def single(settings: Settings) -> CollectionConfig:
-    """The corpus folder as the one collection ``default``, sub-folders included."""
-    return CollectionConfig({DEFAULT: Collection(DEFAULT, settings)})
+    """The corpus folder as the one collection ``default``, sub-folders included.
+
+    Its admins are those ``QUOTEBOT_ADMINS`` names (none: it cannot be changed from chat).
+    """
+    admins = env_admins(settings.admins)
+    return CollectionConfig(
+        {DEFAULT: Collection(DEFAULT, settings)}, admins={DEFAULT: admins} if admins else {}
+    )
+
+
+def env_admins(text: str) -> Admins:
+    """``QUOTEBOT_ADMINS``: Slack member ids and Discord ``server:user`` id pairs, by commas."""
+    slack: set[str] = set()
+    discord: list[DiscordAdmins] = []
+    for item in text.replace(",", " ").split():
+        pair = _DISCORD_PAIR.fullmatch(item)
+        if pair:
+            discord.append(DiscordAdmins(pair[1], users=frozenset([pair[2]])))
+        elif _SLACK_ID.fullmatch(item):
+            slack.add(item)
+        else:
+            raise ConfigError(messages.ADMINS_ENV_INVALID.format(item=item[:40]))
+    return Admins(frozenset(slack), tuple(discord))
 
 
 def config_path(settings: Settings) -> Path | None:
@@ -144,6 +175,10 @@ def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> Collecti
     def fail(text: str) -> ConfigError:
         return ConfigError(f"{source}: {text}")
 
+    if settings.admins.strip():
+        raise fail(messages.ADMINS_ENV_WITH_FILE)
+    if "discord_admin_role" in data:
+        raise fail(messages.CONFIG_ADMIN_ROLE_GONE)
     for key in data:
         if key not in _TOP_KEYS:
             raise fail(messages.CONFIG_UNKNOWN_KEY.format(key=key, known=", ".join(_TOP_KEYS)))
@@ -180,6 +215,7 @@ def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> Collecti
     if not isinstance(tables, dict):
         raise fail("collections must be tables like [collections.hr].")
     routes: dict[str, dict[str, str]] = {"slack_channels": {}, "discord_channels": {}}
+    admin_tables: dict[str, Any] = {}  # read once every channel is known
     for name, table in tables.items():
         if name not in collections:
             raise fail(
@@ -196,6 +232,9 @@ def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> Collecti
                         key=f"collections.{name}.{key}", known=", ".join(_COLLECTION_KEYS)
                     )
                 )
+            if key == "admins":
+                admin_tables[name] = values
+                continue
             if key == "min_confidence":
                 # This collection's own bar (a stricter #hr, say): wins over the environment's.
                 if not confidence_bar(values):
@@ -214,25 +253,76 @@ def parse(data: Mapping[str, Any], settings: Settings, source: Path) -> Collecti
                     )
                 routes[key][channel] = name
 
-    admins = data.get("admins", [])
-    if not isinstance(admins, list) or not all(isinstance(a, str) and a.strip() for a in admins):
-        raise fail('admins must be a list of Slack user ids, like ["U012ABCDEF"].')
-    role = data.get("discord_admin_role", "")
-    if not isinstance(role, str):
-        raise fail('discord_admin_role must be a role name in quotes, like "Docs admin".')
+    everywhere = data.get("admins", [])
+    if not isinstance(everywhere, list) or not all(
+        isinstance(a, str) and a.strip() for a in everywhere
+    ):
+        raise fail('admins must be a list of Slack member ids, like ["U012ABCDEF"].')
+    admins: dict[str, Admins] = {}
+    for name in collections:
+        named = _admins(admin_tables.get(name, {}), name, routes["discord_channels"], fail)
+        slack = named.slack | {a.strip() for a in everywhere}
+        if slack or named.discord:
+            admins[name] = Admins(slack, named.discord)
     return CollectionConfig(
         collections,
         default_collection=default,
         slack_channels=routes["slack_channels"],
         discord_channels=routes["discord_channels"],
-        admins=frozenset(a.strip() for a in admins),
-        discord_admin_role=role.strip(),
+        admins=admins,
         source=source,
     )
 
 
-def _ids(values: Any, key: str, fail: Any, numeric: bool) -> Iterator[str]:
-    example = '["112233445566"]' if numeric else '["C0123ABCD"]'
+def _admins(table: Any, name: str, discord_routes: Mapping[str, str], fail: Any) -> Admins:
+    """``[collections.NAME] admins``: Slack member ids, Discord ids with their server."""
+    key = f"collections.{name}.admins"
+    if not isinstance(table, dict):
+        raise fail(f'{key} must be a table, like admins.slack = ["U012ABCDEF"].')
+    for unknown in sorted(set(table) - set(_ADMIN_KEYS)):
+        raise fail(
+            messages.CONFIG_UNKNOWN_KEY.format(key=f"{key}.{unknown}", known=", ".join(_ADMIN_KEYS))
+        )
+    slack = frozenset(_ids(table.get("slack", []), f"{key}.slack", fail, False, '["U012ABCDEF"]'))
+    entries = table.get("discord", [])
+    example = f"{key}.discord must be a list of tables, like [{_DISCORD_ADMIN_EXAMPLE}]"
+    if not isinstance(entries, list):
+        raise fail(f"{example}.")
+    discord = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise fail(f"{example}; got {entry!r}.")
+        for unknown in sorted(set(entry) - set(_DISCORD_ADMIN_KEYS)):
+            raise fail(
+                messages.CONFIG_UNKNOWN_KEY.format(
+                    key=f"{key}.discord.{unknown}", known=", ".join(_DISCORD_ADMIN_KEYS)
+                )
+            )
+        server = entry.get("server")
+        server = str(server).strip() if isinstance(server, str | int) else ""
+        if not server.isdigit():
+            raise fail(
+                f"{key}.discord: each entry needs the server id its ids count in, "
+                f"like {_DISCORD_ADMIN_EXAMPLE}."
+            )
+        manage_server = entry.get("manage_server", False)
+        if not isinstance(manage_server, bool):
+            raise fail(f"{key}.discord manage_server must be true or false.")
+        if manage_server and discord_routes.get(server) != name:
+            raise fail(messages.CONFIG_MANAGE_SERVER_UNMAPPED.format(name=name, server=server))
+        users = frozenset(_ids(entry.get("users", []), f"{key}.discord users", fail, True))
+        roles = frozenset(_ids(entry.get("roles", []), f"{key}.discord roles", fail, True))
+        if not (users or roles or manage_server):
+            raise fail(
+                f"{key}.discord: the entry for server {server} names nobody; give users, "
+                "roles or manage_server = true."
+            )
+        discord.append(DiscordAdmins(server, users, roles, manage_server))
+    return Admins(slack, tuple(discord))
+
+
+def _ids(values: Any, key: str, fail: Any, numeric: bool, example: str = "") -> Iterator[str]:
+    example = example or ('["112233445566"]' if numeric else '["C0123ABCD"]')
     if not isinstance(values, list):
         raise fail(f"{key} must be a list of ids, like {example}.")
     for value in values:

@@ -30,6 +30,8 @@ class Settings:
     index_dir: Path = Path(".quotebot/index")
     # Collections and who may add documents: QUOTEBOT_CONFIG, else quotebot.toml when present.
     config_file: Path | None = None
+    # Without that file: who may add and remove documents (see bot.permissions).
+    admins: str = ""
     # False for the collection "default" when sub-folders are collections of their own:
     # then it holds only the files directly in ``corpus``. Set by bot.collections.
     corpus_subfolders: bool = True
@@ -89,6 +91,7 @@ class Settings:
             "corpus": "QUOTEBOT_CORPUS",
             "index_dir": "QUOTEBOT_INDEX_DIR",
             "config_file": "QUOTEBOT_CONFIG",
+            "admins": "QUOTEBOT_ADMINS",
             "model": "QUOTEBOT_MODEL",
             "index_kind": "QUOTEBOT_INDEX_KIND",
             "feedback_db": "QUOTEBOT_FEEDBACK_DB",

@@ -10,6 +10,7 @@ __all__ = [
     "CorpusError",
     "IndexUnavailableError",
     "ModelError",
+    "PermissionDenied",
     "QuestionError",
     "QuotebotError",
     "StorageError",
@@ -30,3 +31,7 @@ class StorageError(QuotebotError):
 
 class CollectionError(QuotebotError):
     """A collection is unknown, empty, or a document cannot be added to or removed from it."""
+
+
+class PermissionDenied(CollectionError):
+    """The user may not add to or remove from this collection; the message says who may."""

@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +87,7 @@ class Library:
 
     ``services`` (when given) are the running bot's: after a change, the
     collection's service switches to the new index before the reply is sent.
+    Who may change which collection is decided before, by :mod:`bot.permissions`.
     """
 
     def __init__(
@@ -100,23 +100,6 @@ class Library:
         self.config = config
         self.services = services
         self.embedder_factory = embedder_factory
-
-    # Who may
-
-    def slack_admin(self, user_id: str) -> bool:
-        return bool(user_id) and user_id in self.config.admins
-
-    def discord_admin(self, manage_guild: bool, roles: Iterable[str]) -> bool:
-        """Members with Manage Server, or with the role ``discord_admin_role`` names."""
-        role = self.config.discord_admin_role
-        return manage_guild or (bool(role) and role in set(roles))
-
-    def discord_refusal(self) -> str:
-        role = self.config.discord_admin_role
-        extra = messages.DISCORD_ADMINS_ROLE.format(role=role) if role else ""
-        return messages.DISCORD_ADMINS_ONLY.format(role=extra)
-
-    # What they may do
 
     def add(self, filename: str, data: bytes, collection: str | None = None) -> Added:
         """Check ``data`` as a corpus file, store it in ``collection`` and index it."""

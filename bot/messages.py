@@ -164,6 +164,23 @@ CONFIG_CHANNEL_TWICE = (
     "channel {channel} is listed twice (in [collections.{first}] and [collections.{second}]); "
     "a channel answers from one collection."
 )
+CONFIG_ADMIN_ROLE_GONE = (
+    "discord_admin_role is no longer read: any server can make a role of that name. Name role "
+    'ids with their server under the collection instead: admins.discord = [{ server = "<server '
+    'id>", roles = ["<role id>"] }] under [collections.NAME] (see the README).'
+)
+CONFIG_MANAGE_SERVER_UNMAPPED = (
+    "collections.{name}.admins.discord: manage_server counts only in a server that answers "
+    "from {name}, and server {server} is not in its discord_channels."
+)
+ADMINS_ENV_INVALID = (
+    "QUOTEBOT_ADMINS takes Slack member ids (U012ABCDEF) and Discord server id:user id pairs "
+    "(111122223333:444455556666), comma-separated; got {item!r}."
+)
+ADMINS_ENV_WITH_FILE = (
+    "QUOTEBOT_ADMINS is for a bot without quotebot.toml; name the admins of each collection "
+    "in this file instead (admins.slack, admins.discord; see the README) and unset it."
+)
 UNKNOWN_COLLECTION = "There is no collection {name}; collections: {known}."
 COLLECTIONS_NEED_CONFIG = (
     " Sub-folders of the corpus become collections once quotebot.toml exists (see the README)."
@@ -198,13 +215,36 @@ REMOVE_UNKNOWN = (
 REMOVE_AMBIGUOUS = "Several documents are titled {name} ({documents}); give the file name."
 REMOVE_FAILED = "{name} could not be removed ({reason})."
 ADD_UNAVAILABLE = "Adding and removing documents is not available in this bot."
-DISCORD_ADMINS_ONLY = (
-    "Only members with the Manage Server permission{role} may add or remove documents; "
-    "nothing was changed."
+# Who may add and remove documents (bot/permissions.py)
+NOT_ADMIN = (
+    "Only the admins of the collection {name} may add or remove its documents; nothing was changed."
 )
-DISCORD_ADMINS_ROLE = " or the role {role}"
-SLACK_ADMINS_ONLY = (
-    "Only the admins listed in quotebot.toml may add or remove documents; nothing was changed."
+NOT_ADMIN_MANAGE_SERVER = (
+    "Only the admins of the collection {name} may add or remove its documents "
+    "(Manage Server in this server does not make you one); nothing was changed."
+)
+NOT_ADMIN_ANYWHERE = (
+    "Only a collection's admins may add or remove its documents; nothing was changed."
+)
+NO_ADMINS = (
+    "Adding and removing documents is off for the collection {name}: no admins are named "
+    "for it. {how} Nothing was changed."
+)
+NO_ADMINS_TOML_SLACK = (
+    'To turn it on, add admins.slack = ["U012ABCDEF"] (Slack member ids) under '
+    "[collections.{name}] in quotebot.toml and restart the bot."
+)
+NO_ADMINS_TOML_DISCORD = (
+    'To turn it on, add admins.discord = [{{ server = "{server}", users = ["<user id>"] }}] '
+    "under [collections.{name}] in quotebot.toml and restart the bot."
+)
+NO_ADMINS_ENV_SLACK = (
+    "To turn it on, set QUOTEBOT_ADMINS=U012ABCDEF (Slack member ids, comma-separated) "
+    "and restart the bot."
+)
+NO_ADMINS_ENV_DISCORD = (
+    "To turn it on, set QUOTEBOT_ADMINS={server}:<user id> (Discord server id:user id, "
+    "comma-separated) and restart the bot."
 )
 SLACK_ADD_HINT = "To add a document, share the file here with the message: add [collection]"
 SLACK_REMOVE_USAGE = "Usage: /remove <document> [collection], e.g. /remove leave.md hr"

@@ -28,6 +28,7 @@ from bot.errors import CollectionError
 from bot.library import MAX_NAME_CHARS, Library, safe_name
 
 ADMIN, MEMBER = "UADMIN01", "UMEMBER1"
+GUILD, DISCORD_ADMIN = 1_100_000_000_000_000_001, 7777  # the fake's server; hr's Discord admin
 PARKING = (
     b"# Parking rules\n\nStaff park in the blue garage on Elm Street.\n\n"
     b"Visitors park on level two.\n"
@@ -36,11 +37,11 @@ PARKING_QUESTION = "Where do staff park their cars?"
 
 CONFIG = f"""
 admins = ["{ADMIN}"]
-discord_admin_role = "Docs admin"
 
 [collections.hr]
 slack_channels = ["{HR_CHANNEL}"]
 discord_channels = ["{HR_DISCORD}"]
+admins.discord = [{{ server = "{GUILD}", users = ["{DISCORD_ADMIN}"] }}]
 
 [collections.eng]
 """
@@ -177,19 +178,19 @@ def test_removing_the_last_document_leaves_an_empty_collection(library, services
 
 def test_discord_admins_add_and_remove_documents_others_are_refused(services, settings, tmp_path):
     hr_folder = settings.corpus / "hr"
-    with discord_bot(services, tmp_path, roles=["Docs admin", "Staff"]) as fake:
+    with discord_bot(services, tmp_path) as fake:
         parking = fake.attachment("../../parking.md", PARKING)
 
-        refused = fake.run_command("add", {"file": parking}, channel_id=HR_DISCORD, roles=["Staff"])
+        refused = fake.run_command(
+            "add", {"file": parking}, channel_id=HR_DISCORD, permissions=MANAGE_GUILD
+        )
         fake.wait_for(lambda: refused.answered)
         assert refused.original["flags"] & EPHEMERAL
-        assert "Only members with the Manage Server permission or the role Docs admin" in shown(
-            refused.original
-        )
+        assert shown(refused.original) == messages.NOT_ADMIN_MANAGE_SERVER.format(name="hr")
         assert listing(hr_folder) == ["leave.md"] and fake.attachment_downloads == 0
 
         added = fake.run_command(
-            "add", {"file": parking}, channel_id=HR_DISCORD, permissions=MANAGE_GUILD
+            "add", {"file": parking}, channel_id=HR_DISCORD, user_id=DISCORD_ADMIN
         )
         fake.wait_for(lambda: added.answered)
         reply = shown(added.original)
@@ -200,9 +201,9 @@ def test_discord_admins_add_and_remove_documents_others_are_refused(services, se
         fake.wait_for(lambda: asked.answered)
         assert "blue garage" in shown(asked.original)
 
-        # A member with the configured role may remove it, naming the collection.
+        # From another channel, naming the collection.
         removed = fake.run_command(
-            "remove", {"document": "parking.md", "collection": "hr"}, roles=["Docs admin"]
+            "remove", {"document": "parking.md", "collection": "hr"}, user_id=DISCORD_ADMIN
         )
         fake.wait_for(lambda: removed.answered)
         assert "Removed parking.md (“Parking rules”) from the collection hr." in shown(
@@ -215,7 +216,7 @@ def test_discord_admins_add_and_remove_documents_others_are_refused(services, se
 
         # Too big (as Discord reports its size): refused before it is downloaded.
         huge = fake.attachment("huge.txt", b"x", size=50_000_000)
-        big = fake.run_command("add", {"file": huge}, permissions=MANAGE_GUILD)
+        big = fake.run_command("add", {"file": huge, "collection": "hr"}, user_id=DISCORD_ADMIN)
         fake.wait_for(lambda: big.answered)
         assert "huge.txt is 47.7 MB, over the 20 MB limit" in shown(big.original)
         assert fake.attachment_downloads == 1  # parking.md only
@@ -232,7 +233,8 @@ def test_slack_admins_add_in_a_dm_and_remove_others_are_refused(services, settin
 
         slack.event(dm_file_event("add hr", [parking], user=MEMBER, event_id="Ev1"))
         refusal = fake.wait_calls("chat.postMessage")[0].data
-        assert refusal["channel"] == "D0DIRECT" and refusal["text"] == messages.SLACK_ADMINS_ONLY
+        assert refusal["channel"] == "D0DIRECT"
+        assert refusal["text"] == messages.NOT_ADMIN.format(name="hr")
         assert listing(hr_folder) == ["leave.md"] and fake.downloads == []
 
         slack.event(dm_file_event("add hr", [parking], user=ADMIN, event_id="Ev2"))
@@ -262,7 +264,7 @@ def test_slack_admins_add_in_a_dm_and_remove_others_are_refused(services, settin
             assert slack.post(urlencode(form), "application/x-www-form-urlencoded").status == 200
             return str(fake.wait_calls("response_url", target=target)[0].data["text"])
 
-        assert remove("Parking-Rules.md", MEMBER, "no") == messages.SLACK_ADMINS_ONLY
+        assert remove("Parking-Rules.md", MEMBER, "no") == messages.NOT_ADMIN.format(name="hr")
         assert listing(hr_folder) == ["Parking-Rules.md", "leave.md"]
         assert remove("Parking-Rules.md", ADMIN, "yes").startswith("Removed Parking-Rules.md")
         assert listing(hr_folder) == ["leave.md"]
@@ -281,10 +283,3 @@ def test_slack_never_sends_the_token_to_another_host(services, tmp_path):
         slack.event(dm_file_event("add", [file], user=ADMIN, event_id="Ev5"))
         text = fake.wait_calls("chat.postMessage")[0].data["text"]
         assert text == messages.ADD_DOWNLOAD_FAILED.format(name="notes.txt")
-
-
-def test_without_collections_services_adding_is_unavailable(service, tmp_path):
-    with FakeSlack() as fake, serve(fake, service, tmp_path) as slack:
-        file = fake.file("notes.txt", b"Notes\n\nSomething.\n")
-        slack.event(dm_file_event("add", [file], user=ADMIN, event_id="Ev6"))
-        assert fake.wait_calls("chat.postMessage")[0].data["text"] == messages.ADD_UNAVAILABLE

@@ -35,7 +35,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot import messages
+from bot import messages, permissions
 from bot.adapters import discord_views as views
 from bot.answers import Answer
 from bot.collections import discord_route
@@ -496,19 +496,24 @@ class QuoteClient(discord.Client):
             library = self.library
             if library is None:
                 raise CollectionError(messages.ADD_UNAVAILABLE)
-            user = interaction.user
-            roles = [r.name for r in getattr(user, "roles", [])]
-            if not library.discord_admin(interaction.permissions.manage_guild, roles):
-                what = "add" if file is not None else "remove"
-                log.info("Interaction %s: /%s refused to a non-admin.", interaction.id, what)
-                raise CollectionError(library.discord_refusal())
+            # Roles as this server's cache knows them: only roles of the server itself.
+            who = permissions.Requester(
+                permissions.DISCORD,
+                str(interaction.user.id),
+                server=str(interaction.guild_id) if interaction.guild_id else None,
+                roles=frozenset(str(r.id) for r in getattr(interaction.user, "roles", [])),
+                manage_server=interaction.permissions.manage_guild,
+            )
+            # Refused: report() logs and shows the reason, before anything is downloaded.
+            target = permissions.require(
+                library.config, collection or self.routed(interaction)[0], who
+            )
             limit = self.settings.max_file_bytes
             if file is not None:  # refused before downloading: an unsupported or huge file
                 name = safe_name(file.filename)
                 if file.size > limit:
                     raise CollectionError(too_big(name, file.size, self.settings.max_file_mb))
             await interaction.response.defer(ephemeral=True, thinking=True)
-            target = collection or self.routed(interaction)[0]
             if file is not None:
                 try:
                     data = await file.read()

@@ -41,7 +41,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookResponse
 
-from bot import messages
+from bot import messages, permissions
 from bot.adapters.slack_blocks import (
     ACTION_SHARE,
     ACTION_VOTE_DOWN,
@@ -346,8 +346,7 @@ class SlackBot:
             if not files or not asks_to_add:  # "add" without a file, or a file without "add"
                 reply(messages.SLACK_ADD_HINT)
                 return
-            library = self._admin_library(user)
-            collection = words[1] if len(words) > 1 else None
+            library, collection = self._admin_library(user, words[1] if len(words) > 1 else None)
             for file in files:
                 with replying(reply):
                     name = safe_name(str(file.get("name") or ""))
@@ -361,24 +360,24 @@ class SlackBot:
             respond(text=notice(text), response_type="ephemeral")
 
         with replying(private):
-            library = self._admin_library(command.get("user_id", ""))
             words = unescape(command.get("text", "")).split()
             if not words or words == ["help"]:
                 private(messages.SLACK_REMOVE_USAGE)
                 return
-            if len(words) > 1 and words[-1] in library.config.collections:
+            known = self.library.config.collections if self.library is not None else {}
+            if len(words) > 1 and words[-1] in known:
                 collection = words.pop()
             else:
                 collection = slack_route(self.service, command.get("channel_id"))[0]
+            library, collection = self._admin_library(command.get("user_id", ""), collection)
             private(library.remove(" ".join(words), collection).reply())
 
-    def _admin_library(self, user: str) -> Library:
+    def _admin_library(self, user: str, collection: str | None) -> tuple[Library, str]:
+        """The library and the collection ``user`` may change; PermissionDenied says why not."""
         if self.library is None:
             raise CollectionError(messages.ADD_UNAVAILABLE)
-        if not self.library.slack_admin(user):
-            log.info("Slack: adding or removing a document refused to a non-admin")
-            raise CollectionError(messages.SLACK_ADMINS_ONLY)
-        return self.library
+        who = permissions.Requester(permissions.SLACK, user)
+        return self.library, permissions.require(self.library.config, collection, who)
 
     def _download(self, file: dict[str, Any], name: str) -> bytes:
         """The bytes of a shared file, fetched with the bot token from Slack's file host only."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ def test_environment_then_flags(tmp_path: Path):
 def test_dotenv_is_read_but_the_environment_wins(tmp_path: Path, monkeypatch):
     (tmp_path / ".env").write_text("QUOTEBOT_MODEL=from-dotenv\nQUOTEBOT_LOG_LEVEL=DEBUG\n")
     monkeypatch.chdir(tmp_path)
+    # load_dotenv writes into os.environ: a copy keeps its values out of later tests.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
     monkeypatch.delenv("QUOTEBOT_MODEL", raising=False)
     monkeypatch.setenv("QUOTEBOT_LOG_LEVEL", "WARNING")
     settings = Settings.from_env()

@@ -19,6 +19,7 @@ its ``stop`` event is set, then stops accepting, lets requests in progress finis
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few kB; anything near 1 MB is not Slack
 SHUTDOWN_GRACE_SECONDS = 10.0  # requests in progress get this long to finish on stop
+# How long waitress's loop waits for a socket event; work for the loop wakes it at once
+# (its trigger pipe), so this only paces the sweep of idle connections.
+LOOP_TIMEOUT_SECONDS = 1
 
 
 def ops_server(settings: Settings, metrics: Metrics, health: Health) -> HttpServer | None:
@@ -85,11 +89,13 @@ class HttpServer:
             host=host,
             port=port,
             threads=threads,
-            # Idle and stalled connections are closed after ``timeout`` seconds;
-            # the sweep runs at least once a second so short timeouts hold.
-            channel_timeout=timeout,
-            cleanup_interval=max(0.5, min(timeout / 2, 30.0)),
-            asyncore_loop_timeout=0.5,
+            # waitress reads these three as whole seconds (int(0.5) is 0). A loop
+            # timeout of 0 made its select() return at once: an idle server spun a
+            # whole core. Idle and stalled connections are closed after ``timeout``
+            # seconds (at least 1), swept for every second or so.
+            channel_timeout=max(1, math.ceil(timeout)),
+            cleanup_interval=max(1, min(int(timeout / 2), 30)),
+            asyncore_loop_timeout=LOOP_TIMEOUT_SECONDS,
             max_request_body_size=max_body,
             backlog=128,
             ident=name,

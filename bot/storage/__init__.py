@@ -208,6 +208,7 @@ def open_store(
     policy: Policy | None = None,
     clock: Callable[[], float] | None = None,
     pool_size: int = 10,
+    wait: bool = False,
 ) -> Store:
     """Open (creating and migrating when needed) the store that ``url`` names.
 
@@ -215,6 +216,10 @@ def open_store(
     hash key is ``user_hash_key`` when given, else the 0600 file ``key_file``
     (default: ``user-hash.key`` beside the SQLite file, or under ``.quotebot``
     for PostgreSQL), created on first use.
+
+    A PostgreSQL database that does not answer raises :class:`StorageError`, or
+    with ``wait`` gives a store that refuses every call as busy until it answers
+    (then migrates it); either way a running store rides out outages by itself.
     """
     from bot.storage.keys import load_or_create_key
 
@@ -246,7 +251,7 @@ def open_store(
             key_file,
         )
         key = load_or_create_key(key_file)
-    return PostgresStore(url, key=key, policy=policy, clock=clock, pool_size=pool_size)
+    return PostgresStore(url, key=key, policy=policy, clock=clock, pool_size=pool_size, wait=wait)
 
 
 def redact(url: str) -> str:

@@ -122,6 +122,8 @@ class PostgresStore(SQLStore):
         self._swap = threading.Lock()
         self._opening = threading.local()  # the pool the watcher migrates through
         self._last_error = ""
+        self._starved = False  # a call got no connection in time (all in use, or gone)
+        self._next_starved_line = 0.0
         try:
             # One direct attempt first: a wrong address fails at once, in one line,
             # rather than after the pool's retries.
@@ -184,19 +186,41 @@ class PostgresStore(SQLStore):
         try:
             ConnectionPool.check_connection(conn)
         except psycopg.Error as exc:
-            self._lost(exc)
+            self._lost(exc, self._pool)
             raise
 
     def _current_pool(self) -> ConnectionPool[Any]:
-        pool: ConnectionPool[Any] | None = getattr(self._opening, "pool", None) or self._pool
+        pool: ConnectionPool[Any] | None = getattr(self._opening, "pool", None)
+        if pool is None:
+            pool = self._pool
         if pool is None:
             raise StorageError(messages.DATABASE_BUSY)
         return pool
 
-    def _lost(self, exc: BaseException) -> None:
-        """A call failed as a lost database would make it fail: let the watcher look."""
+    def _lost(self, exc: BaseException, pool: ConnectionPool[Any] | None) -> None:
+        """A call through ``pool`` failed as a lost database would make it fail: unless that
+        pool has already been given up, let the watcher look."""
         log.debug("PostgreSQL %s: %s: %s", self.where, type(exc).__name__, exc)
+        if pool is None or pool is not self._pool:
+            return
+        if isinstance(exc, PoolTimeout):
+            self._starved = True
         self._suspect.set()
+
+    def _say_starved(self) -> None:
+        """The database answers, yet a call waited in vain for a connection: every one
+        was in use. Worth a line (at most one a minute), as it is not an outage."""
+        now = time.monotonic()
+        if self._starved and now >= self._next_starved_line:
+            self._next_starved_line = now + 60.0
+            log.warning(
+                "PostgreSQL at %s answers, but a call waited %g s for a free connection in "
+                "vain (the pool holds %d).",
+                self.where,
+                POOL_TIMEOUT_SECONDS,
+                self._pool_size,
+            )
+        self._starved = False
 
     def _watch(self) -> None:
         """The one thread that declares the database away and back."""
@@ -208,6 +232,7 @@ class PostgresStore(SQLStore):
                     return
                 try:
                     self._probe()
+                    self._say_starved()
                     continue  # a dropped connection, not the database: the pool copes
                 except psycopg.Error as exc:
                     self._went_away(exc)
@@ -215,6 +240,7 @@ class PostgresStore(SQLStore):
                 self._closing.wait(RETRY_SECONDS)
 
     def _went_away(self, exc: BaseException) -> None:
+        self._starved = False
         with self._swap:
             pool, self._pool = self._pool, None
             self._down_since = time.monotonic()
@@ -274,7 +300,7 @@ class PostgresStore(SQLStore):
                 yield _Tx(conn)
         except psycopg.Error as exc:
             if isinstance(exc, PoolTimeout | PoolClosed) or (conn is not None and conn.closed):
-                self._lost(exc)
+                self._lost(exc, pool)
             else:
                 log.warning("PostgreSQL %s: %s: %s", self.where, type(exc).__name__, exc)
             raise StorageError(messages.DATABASE_BUSY) from None
@@ -298,7 +324,7 @@ class PostgresStore(SQLStore):
             with pool.connection(timeout=PING_TIMEOUT_SECONDS) as conn:
                 conn.execute("SELECT 1").fetchone()
         except psycopg.OperationalError as exc:  # PoolTimeout and PoolClosed among them
-            self._lost(exc)
+            self._lost(exc, pool)
             raise unreachable from None
 
     def close(self) -> None:

@@ -347,10 +347,12 @@ def build_collections(
     return result
 
 
-def build_store(settings: Settings) -> Store:
+def build_store(settings: Settings, *, wait: bool = False) -> Store:
     """The shared state store: ``QUOTEBOT_DATABASE_URL``, else the SQLite file ``feedback_db``.
 
     Opening it creates or migrates the schema and applies the retention policy.
+    With ``wait``, a PostgreSQL database that does not answer yet is waited for
+    (the store refuses calls until it does) instead of stopping with an error.
     """
     from bot.storage import Policy, open_store
 
@@ -364,6 +366,7 @@ def build_store(settings: Settings) -> Store:
         user_hash_key=settings.user_hash_key,
         key_file=settings.user_hash_key_file,
         policy=policy,
+        wait=wait,
     )
 
 

@@ -405,9 +405,13 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.http import ops_server
 
     # The store opens (and migrates) before the slow index load, so a wrong
-    # QUOTEBOT_DATABASE_URL is reported at once. Every adapter, /healthz and
+    # QUOTEBOT_DATABASE_URL is reported at once; one that does not answer yet is
+    # waited for unless QUOTEBOT_DATABASE_WAIT=0. Every adapter, /healthz and
     # /metrics get the reloading service, so they all follow each new index.
-    with build_store(settings) as store, _live_service(settings, args) as service:
+    with (
+        build_store(settings, wait=settings.database_wait) as store,
+        _live_service(settings, args) as service,
+    ):
         metrics, health = build_ops(service, store)
         runners = []
         for name in platforms:

@@ -52,6 +52,9 @@ class Settings:
     user_hash_key: str = field(default="", repr=False)  # empty: the 0600 key file
     # None: $XDG_CONFIG_HOME/quotebot/user-hash.key (~/.config/...), never beside the database.
     user_hash_key_file: Path | None = None
+    # `quotebot run` with a PostgreSQL that does not answer: serve (/healthz 503, questions
+    # refused as busy) and connect once it does; False stops at once with one line.
+    database_wait: bool = True
     answer_ttl_hours: float = 24.0  # unrated answers (question, quotes) are kept this long
     retention_days: float = 90.0  # every stored row is deleted at this age; 0 keeps them
     discord_token: str = field(default="", repr=False)
@@ -132,6 +135,8 @@ class Settings:
                     values[attr] = kind(get(var))
                 except ValueError:
                     raise ConfigError(f"{var} must be a number, got {get(var)!r}.") from None
+        if wait := get("QUOTEBOT_DATABASE_WAIT"):
+            values["database_wait"] = _switch("QUOTEBOT_DATABASE_WAIT", wait)
         if get("QUOTEBOT_DISCORD_SHARDS"):
             values["discord_shard_ids"], values["discord_shard_count"] = parse_shards(
                 get("QUOTEBOT_DISCORD_SHARDS")
@@ -214,6 +219,15 @@ class Settings:
     @property
     def slack_configured(self) -> bool:
         return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
+
+
+def _switch(name: str, text: str) -> bool:
+    word = text.lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (yes or no), got {text!r}.")
 
 
 def parse_shards(text: str) -> tuple[tuple[int, ...] | None, int]:

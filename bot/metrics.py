@@ -26,6 +26,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.errors import StorageError
+
 log = logging.getLogger(__name__)
 
 ANSWERED, ABSTAINED, ERROR, COOLDOWN = "answered", "abstained", "error", "cooldown"
@@ -178,8 +180,13 @@ class Health:
             try:
                 self.database()
                 reachable = True
+            except StorageError:
+                # A load balancer polls this every few seconds; the store itself logs
+                # once when its database goes away and once when it is back.
+                log.debug("Health check: the database is unreachable")
+                reachable = False
             except Exception as exc:
-                # One line, no traceback: a load balancer polls this every few seconds.
+                # One line, no traceback.
                 log.warning("Health check: the database is unreachable (%s)", type(exc).__name__)
                 reachable = False
             details["database"] = {"backend": self.backend, "reachable": reachable}

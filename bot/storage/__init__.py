@@ -208,6 +208,7 @@ def open_store(
     policy: Policy | None = None,
     clock: Callable[[], float] | None = None,
     pool_size: int = 10,
+    wait: bool = False,
 ) -> Store:
     """Open (creating and migrating when needed) the store that ``url`` names.
 
@@ -217,6 +218,10 @@ def open_store(
     configuration folder), made on first use; never a file in the SQLite
     database's folder. PostgreSQL is shared by replicas, which must share the
     key too: it needs ``user_hash_key`` or an explicit ``key_file``.
+
+    A PostgreSQL database that does not answer raises :class:`StorageError`, or
+    with ``wait`` gives a store that refuses every call as busy until it answers
+    (then migrates it); either way a running store rides out outages by itself.
     """
     from bot.storage import keys
 
@@ -249,7 +254,7 @@ def open_store(
         key = keys.load_or_create_key(key_file)
         if made:
             log.warning(messages.USER_HASH_KEY_MADE_FOR_SHARED.format(path=key_file))
-    return PostgresStore(url, key=key, policy=policy, clock=clock, pool_size=pool_size)
+    return PostgresStore(url, key=key, policy=policy, clock=clock, pool_size=pool_size, wait=wait)
 
 
 def redact(url: str) -> str:

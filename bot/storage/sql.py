@@ -376,6 +376,9 @@ class SQLStore(Store):
         self._next_purge = now + PURGE_EVERY_SECONDS
         try:
             self.purge()
+        except StorageError:
+            # The backend has said what is wrong with the database (once, not on every
+            # call); the answer being written matters more, and the next purge catches up.
+            log.debug("Purging expired rows failed; trying again later.")
         except Exception:
-            # The answer being written matters more; the next purge catches up.
             log.warning("Purging expired rows failed; trying again later.", exc_info=True)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from fakes import FakeEmbedder, fake_factory
+
+from bot.app import build, build_service
+from bot.config import Settings
+from index import store
 from index.documents import Document, load_document
+from index.passages import split_document
 
 
 def outline(doc: Document) -> list[tuple[str, str, list[str]]]:
@@ -162,3 +169,58 @@ def test_markdown_prose_without_structure_reads_as_before(tmp_path: Path) -> Non
         ("prose", "First paragraph\nwraps here.", []),
         ("prose", "Second one.", []),
     ]
+
+
+# --------------------------------------------------------------------------- units and the index
+
+
+def test_list_items_rows_and_code_are_one_unit_each_and_prose_is_split(tmp_path: Path) -> None:
+    doc = load(
+        tmp_path,
+        "setup.md",
+        "## Install\n\nRun the installer first. Then restart the machine to finish.\n\n"
+        "- Step one is short. It has two sentences.\n\n"
+        "| Key | Meaning |\n|---|---|\n| A. B. | Two sentences in a cell. |\n\n"
+        "```python\nx = 1. \ny = 2. Then more code.\n```\n",
+    )
+
+    units = [
+        (doc.block(s.paragraph).kind, doc.text[s.start : s.end]) for s in split_document(doc, 0)
+    ]
+
+    assert units == [
+        ("prose", "Run the installer first."),
+        ("prose", "Then restart the machine to finish."),
+        ("item", "Step one is short. It has two sentences."),
+        ("header", "| Key | Meaning |"),
+        ("row", "| A. B. | Two sentences in a cell. |"),
+        ("code", "x = 1. \ny = 2. Then more code."),
+    ]
+
+
+def test_the_saved_index_keeps_blocks_and_sections(tmp_path: Path) -> None:
+    doc = load(tmp_path, "handbook.md", HANDBOOK)
+    plain = load(tmp_path, "plain.txt", "Just prose.\n\nMore prose.\n")
+    live = store.save_index(store.build_index([doc, plain], FakeEmbedder()), tmp_path / "index")
+
+    loaded = store.load_index(tmp_path / "index")
+
+    assert loaded.documents == [doc, plain]
+    assert loaded.documents[0].trail(9)[-1].anchor == "parental-leave"
+    stored = json.loads((live / "documents.json").read_text())
+    assert "sections" not in stored[1]  # a document without structure costs nothing extra
+
+
+def test_an_index_in_the_previous_format_is_rebuilt_not_refused(
+    fake_settings: Settings,
+) -> None:
+    (fake_settings.corpus / "guide.md").write_text("## Where\n\nGlass goes in the green bin.\n")
+    build(fake_settings, embedder_factory=fake_factory)
+    generation = fake_settings.index_dir / (fake_settings.index_dir / "CURRENT").read_text().strip()
+    manifest = json.loads((generation / "manifest.json").read_text())
+    manifest["format_version"] = store.FORMAT_VERSION - 1
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+
+    service = build_service(fake_settings, embedder_factory=fake_factory)
+
+    assert any(d.sections for d in service.index.documents)

@@ -30,6 +30,7 @@ from index.documents import (
     _read_bytes,
     _trim,
 )
+from index.formats.outline import Outline
 
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$")
@@ -145,36 +146,6 @@ class Parsed:
     heading: str = ""  # the first level-1 heading, the title when front matter has none
 
 
-class _Outline:
-    """The sections met so far and the chain of those still open."""
-
-    def __init__(self, parsed: Parsed) -> None:
-        self.parsed = parsed
-        self.open: list[tuple[int, int, bool]] = []  # (section index, level, is a bold question)
-        self.slugger = Slugger()
-
-    @property
-    def current(self) -> int | None:
-        return self.open[-1][0] if self.open else None
-
-    def heading(self, title: str, level: int, anchor: str | None = None) -> None:
-        while self.open and self.open[-1][1] >= level:
-            self.open.pop()
-        self._add(title, level, self.slugger(title) if anchor is None else anchor, False)
-
-    def question(self, title: str) -> None:
-        """A bold question line: one level below the heading it sits under."""
-        while self.open and self.open[-1][2]:
-            self.open.pop()
-        level = self.open[-1][1] + 1 if self.open else 1
-        self._add(title, level, "", True)
-
-    def _add(self, title: str, level: int, anchor: str, question: bool) -> None:
-        sections = self.parsed.sections
-        sections.append(Section(title, level, self.current, anchor))
-        self.open.append((len(sections) - 1, level, question))
-
-
 def parse(text: str) -> Parsed:
     """The paragraphs, blocks and sections of a Markdown body.
 
@@ -184,7 +155,8 @@ def parse(text: str) -> Parsed:
     stay in the text but are not paragraphs.
     """
     parsed = Parsed()
-    outline = _Outline(parsed)
+    outline = Outline()
+    slugger = Slugger()
     lines = list(_lines(text))
     groups = 0
 
@@ -268,7 +240,7 @@ def parse(text: str) -> Parsed:
             title = plain_heading(re.sub(r"[ \t]+#+[ \t]*$|^#+[ \t]*$", "", atx.group(2)))
             if not parsed.heading and level == 1:
                 parsed.heading = title
-            outline.heading(title, level)
+            outline.heading(title, level, slugger(title))
             blank_before = False
             i += 1
             continue
@@ -281,7 +253,7 @@ def parse(text: str) -> Parsed:
             if not parsed.heading and level == 1:
                 parsed.heading = " ".join(text[prose[0] : prose[1]].split())
             prose = None
-            outline.heading(title, level)
+            outline.heading(title, level, slugger(title))
             blank_before = False
             i += 1
             continue
@@ -381,4 +353,5 @@ def parse(text: str) -> Parsed:
         blank_before = False
         i += 1
     close_all()
+    parsed.sections = outline.sections
     return parsed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fakes import FakeEmbedder, fake_factory
 
 from bot.app import build, build_service
@@ -323,3 +324,91 @@ def test_html_nested_lists_and_content_after_a_definition_list(tmp_path: Path) -
         ("Is rye bread?", "q"),
         ("Why so short?", "more"),
     ]
+
+
+# --------------------------------------------------------------------------- plain text
+
+POLICY = """\
+Remote work policy
+
+Scope
+=====
+
+This policy covers every employee of the company.
+
+1. Eligibility
+
+1.1 Who may apply
+
+Staff who finished their probation may apply.
+Contractors may not.
+
+Equipment Provided
+
+The company provides:
+- a laptop
+- a headset and a second screen,
+  delivered to your home
+- Internet costs up to 30 euros
+
+Steps to apply:
+1) Write to your manager
+2) Fill in the form
+
+Thank you for reading.
+"""
+
+
+def test_plain_text_headings_and_bullets(tmp_path: Path) -> None:
+    doc = load(tmp_path, "policy.txt", POLICY)
+
+    applying = ["1. Eligibility", "1.1 Who may apply"]  # a level-1 number closes "Scope"
+    equipment = [*applying, "Equipment Provided"]
+    assert outline(doc) == [
+        ("prose", "Remote work policy", []),
+        ("prose", "This policy covers every employee of the company.", ["Scope"]),
+        ("prose", "Staff who finished their probation may apply.\nContractors may not.", applying),
+        ("prose", "The company provides:", equipment),
+        ("item", "a laptop", equipment),
+        ("item", "a headset and a second screen,\n  delivered to your home", equipment),
+        ("item", "Internet costs up to 30 euros", equipment),
+        ("prose", "Steps to apply:", equipment),
+        ("item", "Write to your manager", equipment),
+        ("item", "Fill in the form", equipment),
+        ("prose", "Thank you for reading.", equipment),
+    ]
+    assert doc.title == "Remote work policy"
+    assert [(s.title, s.level) for s in doc.sections] == [
+        ("Scope", 1),
+        ("1. Eligibility", 1),
+        ("1.1 Who may apply", 2),
+        ("Equipment Provided", 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(
+            "Ozone facts\n\nTrioxygen (O\n3) is usually known as ozone. Ozone forms when O\n"
+            "2 combines with oxygen. Tetraoxygen (O\n4) was found in 2001.\n",
+            id="wrapped prose whose lines start with numbers",
+        ),
+        pytest.param(
+            "Minutes of the meeting\n\nThe council met on Monday.\n\n"
+            "1. The budget was approved.\n\nThe Mayor Spoke.\n\nIt ended at nine.\n",
+            id="a numbered sentence and a one-line sentence are prose",
+        ),
+        pytest.param(
+            "Notes\n\nThe figure rose - as expected\n- said the report - by ten percent.\n",
+            id="a dash inside wrapped prose",
+        ),
+    ],
+)
+def test_plain_prose_reads_exactly_as_before(tmp_path: Path, content: str) -> None:
+    from index.documents import _blocks
+
+    doc = load(tmp_path, "prose.txt", content)
+
+    assert list(doc.paragraphs) == _blocks(content)
+    assert doc.blocks == () and doc.sections == ()

@@ -55,7 +55,8 @@ def load(path: Path, doc_id: str) -> Document:
         paragraphs=tuple(parsed.paragraphs),
         source=meta.get("source") or meta.get("url") or "",
         date=meta.get("date", ""),
-        blocks=tuple(parsed.blocks),
+        # Flat prose has no blocks, as Document documents; it stores and hashes as before.
+        blocks=tuple(parsed.blocks) if parsed.sections or parsed.kinds() != {PROSE} else (),
         sections=tuple(parsed.sections),
     )
 
@@ -144,6 +145,9 @@ class Parsed:
     blocks: list[Block] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     heading: str = ""  # the first level-1 heading, the title when front matter has none
+
+    def kinds(self) -> set[str]:
+        return {block.kind for block in self.blocks}
 
 
 def parse(text: str) -> Parsed:

@@ -163,6 +163,21 @@ def test_markdown_heading_markup_and_punctuation_make_github_slugs(tmp_path: Pat
     ]
 
 
+def test_a_markdown_table_right_below_its_lead_in_is_still_a_table(tmp_path: Path) -> None:
+    doc = load(
+        tmp_path,
+        "prices.md",
+        "Prices per plan:\n| Plan | Price |\n|---|---|\n| Team | 29 euros |\nAfter the table.\n",
+    )
+
+    assert outline(doc) == [
+        ("prose", "Prices per plan:", []),
+        ("header", "| Plan | Price |", []),
+        ("row", "| Team | 29 euros |", []),
+        ("prose", "After the table.", []),
+    ]
+
+
 def test_markdown_prose_without_structure_reads_as_before(tmp_path: Path) -> None:
     doc = load(tmp_path, "plain.md", "First paragraph\nwraps here.\n\nSecond one.\n")
 

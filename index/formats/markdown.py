@@ -150,6 +150,19 @@ class Parsed:
         return {block.kind for block in self.blocks}
 
 
+def _is_table_separator(line: str, header: str) -> bool:
+    """Whether ``line`` is the |---|:--:| line below a table's ``header`` row.
+
+    A table may follow its lead-in sentence directly, as GitHub renders it; a bare
+    ``---`` under a line is a heading unless that line starts with a pipe.
+    """
+    return bool(
+        _TABLE_SEPARATOR.match(line)
+        and "-" in line
+        and ("|" in line or header.lstrip().startswith("|"))
+    )
+
+
 def parse(text: str) -> Parsed:
     """The paragraphs, blocks and sections of a Markdown body.
 
@@ -278,11 +291,9 @@ def parse(text: str) -> Parsed:
         # A pipe table: a row of cells, then a separator line of dashes.
         if (
             "|" in line
-            and not prose
+            and not item
             and i + 1 < len(lines)
-            and "|" in text[lines[i + 1][0] : lines[i + 1][1]] + line
-            and _TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]])
-            and "-" in text[lines[i + 1][0] : lines[i + 1][1]]
+            and _is_table_separator(text[lines[i + 1][0] : lines[i + 1][1]], line)
         ):
             close_all()
             group = new_group()

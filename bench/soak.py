@@ -178,6 +178,8 @@ def slack_burst(env: dict[str, str], home: Path, *, count: int, in_flight: int) 
             warm = send_command(replica, fake, "warm", ASKED[0], "UWARM0001")
             wait_answered(fake, [warm])
             load_before = load()
+            pid = replica.process.pid if replica.process else 0
+            cpu_before = cpu_seconds(pid)
 
             def one(n: int) -> Command:
                 return send_command(replica, fake, f"b{n}", ASKED[n % len(ASKED)], f"UB{n:05d}")
@@ -187,7 +189,7 @@ def slack_burst(env: dict[str, str], home: Path, *, count: int, in_flight: int) 
                 commands = list(pool.map(one, range(count)))
             wait_answered(fake, commands)
             wall = time.monotonic() - began - LATE_DUPLICATE_WAIT
-            rss = rss_mb(replica.process.pid) if replica.process else float("nan")
+            rss, cpu = rss_mb(pid), cpu_seconds(pid) - cpu_before
         finally:
             replica.stop()
     return {
@@ -196,6 +198,7 @@ def slack_burst(env: dict[str, str], home: Path, *, count: int, in_flight: int) 
         "bot start (s)": round(started_in, 1),
         **slack_summary(commands, fake),
         "wall (s)": round(wall, 1),
+        "bot CPU per question (ms)": ms(cpu / count),
         "bot RSS after (MB)": round(rss, 1),
         "load average before": load_before,
         "load average after": load(),
@@ -233,6 +236,7 @@ def discord_burst(env: dict[str, str], home: Path, *, count: int) -> dict[str, A
             warm = fake.run_command("ask", {"question": ASKED[0]}, user_id=9_000_000)
             fake.wait_for(lambda: warm.answered, timeout=120)
             load_before = load()
+            cpu_before = cpu_seconds(bot.pid)
 
             began = time.monotonic()
             interactions = [
@@ -245,7 +249,7 @@ def discord_burst(env: dict[str, str], home: Path, *, count: int) -> dict[str, A
                 pass  # counted below as not answered
             time.sleep(LATE_DUPLICATE_WAIT)
             wall = time.monotonic() - began - LATE_DUPLICATE_WAIT
-            rss = rss_mb(bot.pid)
+            rss, cpu = rss_mb(bot.pid), cpu_seconds(bot.pid) - cpu_before
             writes = _discord_answer_times(fake, interactions)
         finally:
             if bot.poll() is None:
@@ -282,6 +286,7 @@ def discord_burst(env: dict[str, str], home: Path, *, count: int) -> dict[str, A
             1 for text in shown if any(r in text for r in REFUSALS)
         ),
         "wall (s)": round(wall, 1),
+        "bot CPU per question (ms)": ms(cpu / count),
         "bot RSS after (MB)": round(rss, 1),
         "load average before": load_before,
         "load average after": load(),
@@ -368,7 +373,9 @@ def _soak(
     warm = paced("w", warmup, 0)
     wait_answered(fake, warm)
     rss_start, cpu_start, t_start = rss_mb(pid), cpu_seconds(pid), time.monotonic()
-    samples = [{"minute": 0, "rss_mb": round(rss_start, 1), "load": load(), "cpu_s": 0.0}]
+    samples: list[dict[str, Any]] = [
+        {"minute": 0, "rss_mb": round(rss_start, 1), "load": load(), "cpu_s": 0.0}
+    ]
     stop = threading.Event()
 
     def sample() -> None:

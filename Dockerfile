@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     QUOTEBOT_HOST=0.0.0.0 \
     QUOTEBOT_CORPUS=/data/corpus \
-    QUOTEBOT_INDEX_DIR=/data/index
+    QUOTEBOT_INDEX_DIR=/data/index \
+    XDG_CONFIG_HOME=/config
 
 WORKDIR /app
 # The CPU build of torch goes in first, so nothing later pulls a CUDA build;
@@ -19,7 +20,7 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY index ./index
 RUN pip install --no-cache-dir -c constraints.txt . && useradd --system --uid 10001 quotebot \
-    && mkdir -p /data/index && chown -R quotebot /data
+    && mkdir -p /data/index /config && chown -R quotebot /data /config && chmod 700 /config
 COPY --chown=quotebot corpus /data/corpus
 
 USER quotebot

@@ -362,6 +362,7 @@ def build_store(settings: Settings) -> Store:
         settings.database_url,
         sqlite_path=settings.feedback_db,
         user_hash_key=settings.user_hash_key,
+        key_file=settings.user_hash_key_file,
         policy=policy,
     )
 

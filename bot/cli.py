@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import messages
+from bot import messages, render
 from bot.adapters.terminal import neutralise
 from bot.config import Settings
 from bot.errors import QuestionError, QuotebotError
@@ -305,7 +305,7 @@ def _print_answer(service: Any, question: str, *, as_json: bool) -> int:
             return 0
         raise
     if as_json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        print(render.json_text(answer.to_dict()))
     else:
         from bot.adapters.terminal import print_answer
 
@@ -323,15 +323,14 @@ def _cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         manifest = service.index.manifest
         print(
-            json.dumps(
+            render.json_text(
                 {
                     "index_kind": manifest.get("index_kind"),
                     "model": manifest.get("model"),
                     "sentences": manifest.get("sentences"),
                     "built_at": manifest.get("built_at"),
                     "documents": [s.__dict__ for s in sources],
-                },
-                ensure_ascii=False,
+                }
             )
         )
     else:
@@ -470,7 +469,7 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
         print(feedback.stats_table(feedback.stats(rated)))
         return 0
     data = feedback.export_squad(rated)
-    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    text = render.json_text(data, indent=1) + "\n"
     if args.output is None:
         sys.stdout.write(text)
         return 0

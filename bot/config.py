@@ -47,7 +47,9 @@ class Settings:
     cooldown_seconds: float = 60.0  # ... per this many seconds
     # Shared state: empty means the SQLite file feedback_db; may hold a password.
     database_url: str = field(default="", repr=False)
-    user_hash_key: str = field(default="", repr=False)  # empty: a 0600 file beside the database
+    user_hash_key: str = field(default="", repr=False)  # empty: the 0600 key file
+    # None: $XDG_CONFIG_HOME/quotebot/user-hash.key (~/.config/...), never beside the database.
+    user_hash_key_file: Path | None = None
     answer_ttl_hours: float = 24.0  # unrated answers (question, quotes) are kept this long
     retention_days: float = 90.0  # every stored row is deleted at this age; 0 keeps them
     discord_token: str = field(default="", repr=False)
@@ -95,6 +97,7 @@ class Settings:
             "log_level": "QUOTEBOT_LOG_LEVEL",
             "database_url": "QUOTEBOT_DATABASE_URL",
             "user_hash_key": "QUOTEBOT_USER_HASH_KEY",
+            "user_hash_key_file": "QUOTEBOT_USER_HASH_KEY_FILE",
             "discord_token": "DISCORD_TOKEN",
             "discord_api_base": "DISCORD_API_BASE",
             "slack_bot_token": "SLACK_BOT_TOKEN",
@@ -131,8 +134,9 @@ class Settings:
                 get("QUOTEBOT_DISCORD_SHARDS")
             )
         values.update({k: v for k, v in overrides.items() if v is not None})
+        paths = ("corpus", "index_dir", "feedback_db", "config_file", "user_hash_key_file")
         for f in fields(cls):
-            if f.name in ("corpus", "index_dir", "feedback_db", "config_file") and f.name in values:
+            if f.name in paths and f.name in values:
                 values[f.name] = Path(str(values[f.name])).expanduser()
         settings = replace(cls(), **values)  # type: ignore[arg-type]
         settings.validate()

@@ -19,8 +19,10 @@ its ``stop`` event is set, then stops accepting, lets requests in progress finis
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from waitress.channel import HTTPChannel
@@ -36,6 +38,12 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few kB; anything near 1 MB is not Slack
 SHUTDOWN_GRACE_SECONDS = 10.0  # requests in progress get this long to finish on stop
+# How long waitress's loop waits for a socket event; work for the loop wakes it at once
+# (its trigger pipe), so this only paces the sweep of idle connections.
+LOOP_TIMEOUT_SECONDS = 1
+# The WSGI environ key where a layer of the app (the Slack gate) says why it refused a
+# request, for the reason label of quotebot_http_refused_total.
+REFUSAL_REASON = "quotebot.refusal"
 
 
 def ops_server(settings: Settings, metrics: Metrics, health: Health) -> HttpServer | None:
@@ -52,6 +60,7 @@ def ops_server(settings: Settings, metrics: Metrics, health: Health) -> HttpServ
             settings.metrics_port,
             threads=2,
             timeout=settings.http_timeout,
+            metrics=metrics,
         )
     except OSError as exc:
         raise QuotebotError(
@@ -67,7 +76,12 @@ def ops_server(settings: Settings, metrics: Metrics, health: Health) -> HttpServ
 
 
 class HttpServer:
-    """A waitress server bound at construction (``port=0`` picks a free port)."""
+    """A waitress server bound at construction (``port=0`` picks a free port).
+
+    With ``metrics``, every request it refuses is counted: those waitress refuses
+    itself (a body over ``max_body``, malformed headers) and every 4xx response
+    of ``app``.
+    """
 
     def __init__(
         self,
@@ -79,24 +93,29 @@ class HttpServer:
         timeout: float = 30.0,
         max_body: int = MAX_BODY_BYTES,
         name: str = "quotebot",
+        metrics: Metrics | None = None,
     ) -> None:
+        if metrics is not None:
+            app = count_refusals(app, metrics)
         self._server: Any = create_server(
             app,
             host=host,
             port=port,
             threads=threads,
-            # Idle and stalled connections are closed after ``timeout`` seconds;
-            # the sweep runs at least once a second so short timeouts hold.
-            channel_timeout=timeout,
-            cleanup_interval=max(0.5, min(timeout / 2, 30.0)),
-            asyncore_loop_timeout=0.5,
+            # waitress reads these three as whole seconds (int(0.5) is 0). A loop
+            # timeout of 0 made its select() return at once: an idle server spun a
+            # whole core. Idle and stalled connections are closed after ``timeout``
+            # seconds (at least 1), swept for every second or so.
+            channel_timeout=max(1, math.ceil(timeout)),
+            cleanup_interval=max(1, min(int(timeout / 2), 30)),
+            asyncore_loop_timeout=LOOP_TIMEOUT_SECONDS,
             max_request_body_size=max_body,
             backlog=128,
             ident=name,
             expose_tracebacks=False,
             clear_untrusted_proxy_headers=True,
         )
-        self._server.channel_class = _Channel
+        self._server.channel_class = type("Channel", (_Channel,), {"metrics": metrics})
         self._thread: threading.Thread | None = None
         self.host = host
         self.port = int(self._server.effective_port)
@@ -188,6 +207,29 @@ def _busy(server: Any) -> bool:
     return bool(server.task_dispatcher.queue) or server.task_dispatcher.active_count > 0
 
 
+def count_refusals(app: WSGIApp, metrics: Metrics) -> WSGIApp:
+    """``app``, counting each of its 4xx responses in ``quotebot_http_refused_total``.
+
+    The reason is what the refusing layer put in ``environ[REFUSAL_REASON]``,
+    else the status's own phrase ("not found").
+    """
+
+    def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        seen = False
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal seen
+            code, _, phrase = status.partition(" ")
+            if not seen and code.isdigit() and 400 <= int(code) < 500:
+                seen = True  # a second start_response (after an error) is the same request
+                metrics.refused(int(code), environ.get(REFUSAL_REASON) or phrase.lower())
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return counted
+
+
 class _RefusalTask(ErrorTask):
     """waitress's error response, plus one log line saying why (never the body)."""
 
@@ -200,8 +242,12 @@ class _RefusalTask(ErrorTask):
             error.reason,
             self.request.content_length,
         )
+        metrics: Metrics | None = self.channel.metrics
+        if metrics is not None:
+            metrics.refused(error.code, error.reason.lower())
         super().execute()
 
 
 class _Channel(HTTPChannel):
     error_task_class = _RefusalTask
+    metrics: Metrics | None = None  # set per server

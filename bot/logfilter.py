@@ -5,12 +5,17 @@ and each REST route (``/interactions/{id}/{token}/callback``,
 ``/webhooks/{app}/{token}``); slack-bolt and slack-sdk log request bodies and
 the ``response_url`` they post to. Anyone holding an interaction token or a
 ``response_url`` can speak as the bot for up to 15 or 30 minutes, and a bot
-token for ever, so none of them may reach a log file.
+token for ever, so none of them may reach a log file. The same payloads carry
+people's questions and the bot's answers (``chat.postMessage`` bodies, Socket
+Mode envelopes, gateway events), which are not the log's business either.
 
 :class:`Redactor` rewrites a record's message (and its formatted traceback)
 before any handler writes it. It knows the configured tokens, recognises the
 shapes of Slack and Discord secrets, and can be told about more while running
-(the Slack HTTP server registers each ``response_url`` it receives).
+(the Slack HTTP server registers each ``response_url`` it receives). In the
+records of other libraries' loggers it also replaces every payload: a quoted
+string, or a bracketed structure holding one (a request or response body, an
+event), whatever the library's message looks like around it.
 """
 
 from __future__ import annotations
@@ -76,6 +81,16 @@ _KEYED = re.compile(
     re.IGNORECASE,
 )
 _REMEMBERED = 4096  # dynamic secrets (response_urls) kept; the oldest are forgotten first
+# Loggers whose messages quotebot writes itself, never with a payload in them; bolt
+# logs through "bot.slack_bolt", which is a library's like any other.
+_OWN_LOGGERS = re.compile(r"(?:bot|index)(?:\.|$)")
+_LIBRARY_IN_OWN = re.compile(r"bot\.slack_bolt(?:\.|$)")
+# Where a payload can begin: a bracket, or a quote (or b-quote) that does not sit
+# inside a word, so the apostrophe of "can't" starts nothing.
+_PAYLOAD_START = re.compile(r"""[{\[]|(?<![\w'"])b?['"]""")
+_BRACKETS = re.compile(r"""[{}\[\]'"]""")
+_CLOSERS = {"{": "}", "[": "]"}
+_STRING_STOPS = {"'": re.compile(r"['\\]"), '"': re.compile(r'["\\]')}
 
 
 class Redactor(logging.Filter):
@@ -127,6 +142,8 @@ class Redactor(logging.Filter):
         except Exception:  # a bad format string: let logging report it as usual
             return True
         clean = self.redact(message)
+        if not _OWN_LOGGERS.match(record.name) or _LIBRARY_IN_OWN.match(record.name):
+            clean = mask_payloads(clean)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and not record.exc_text:
@@ -136,6 +153,61 @@ class Redactor(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def mask_payloads(text: str) -> str:
+    """``text`` with each quoted string, and each bracketed structure holding one, replaced.
+
+    Made for the messages of libraries that log what they send and receive
+    (``json_body: {...}``, ``body: "..."``, ``Received bytes: b'...'``): the
+    words around a payload stay, the payload goes. A payload cut short (a quote or
+    bracket never closed) is masked to the end. Empty ones (``{}``, ``''``) and
+    brackets without a string inside (``[Errno 111]``) stay, they tell nothing.
+    """
+    parts: list[str] = []
+    done = 0
+    while found := _PAYLOAD_START.search(text, done):
+        start = found.start()
+        if text[start] in _CLOSERS:
+            end = _structure_end(text, start)
+            keep = '"' not in text[start:end] and "'" not in text[start:end]
+        else:
+            quote = start + len(found.group()) - 1
+            end = _literal_end(text, quote)
+            keep = end - quote == 2  # an empty string
+        parts.append(text[done:end] if keep else text[done:start] + REDACTED)
+        done = end
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _literal_end(text: str, quote: int) -> int:
+    """The index after the string literal whose opening quote is at ``quote``."""
+    stops = _STRING_STOPS[text[quote]]
+    i = quote + 1
+    while found := stops.search(text, i):
+        if found.group() != "\\":
+            return found.end()
+        i = found.end() + 1  # an escaped character
+    return len(text)
+
+
+def _structure_end(text: str, start: int) -> int:
+    """The index after the bracketed structure opened at ``start`` (its strings skipped)."""
+    expected = [_CLOSERS[text[start]]]
+    i = start + 1
+    while expected and (found := _BRACKETS.search(text, i)):
+        char = found.group()
+        i = found.end()
+        if char in "'\"":
+            i = _literal_end(text, found.start())
+        elif char in _CLOSERS:
+            expected.append(_CLOSERS[char])
+        elif char == expected[-1]:
+            expected.pop()
+        else:
+            return len(text)  # mismatched: not a structure after all; mask the rest
+    return i if not expected else len(text)
 
 
 def _is_map(value: object) -> bool:

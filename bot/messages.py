@@ -136,8 +136,40 @@ USER_HASH_KEY_UNREADABLE = (
     "or set QUOTEBOT_USER_HASH_KEY."
 )
 USER_HASH_KEY_UNUSABLE = (
-    "Cannot keep the user-id hash key in {path}: {reason}; choose a writable folder "
-    "for the database, or set QUOTEBOT_USER_HASH_KEY."
+    "Cannot keep the user-id hash key in {path}: {reason}; choose another file with "
+    "QUOTEBOT_USER_HASH_KEY_FILE, or set QUOTEBOT_USER_HASH_KEY."
+)
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
+USER_HASH_KEY_REQUIRED = (
+    "QUOTEBOT_DATABASE_URL names a shared database, so every replica needs the same "
+    "user-id hash key: set QUOTEBOT_USER_HASH_KEY (or QUOTEBOT_USER_HASH_KEY_FILE) to one "
+    "key on all of them; make one with: " + MAKE_A_KEY
+)
+USER_HASH_KEY_REQUIRED_BEFORE = (
+    USER_HASH_KEY_REQUIRED + " (the key used so far, to keep the stored hashes, is in {path})"
+)
+USER_HASH_KEY_BESIDE_DATABASE = (
+    "The user-id hash key file {path} would sit beside the database, where a copy of the "
+    "data folder would carry it; set QUOTEBOT_USER_HASH_KEY_FILE to a file in another "
+    "folder, or set QUOTEBOT_USER_HASH_KEY."
+)
+USER_HASH_KEY_CONFLICT = (
+    "There is a user-id hash key beside the database ({old}) and another one in {new}; "
+    "keep the one this database's hashes were made with: move it to {new} (or set "
+    "QUOTEBOT_USER_HASH_KEY_FILE to it, outside the database's folder) and delete the other."
+)
+USER_HASH_KEY_NO_HOME = (
+    "No home folder to keep the user-id hash key in; set QUOTEBOT_USER_HASH_KEY_FILE "
+    "or QUOTEBOT_USER_HASH_KEY."
+)
+USER_HASH_KEY_MOVED = (
+    "Moved the user-id hash key from {old} to {new}, away from the database it protects; "
+    "back it up with the configuration, not with the data."
+)
+USER_HASH_KEY_MADE_FOR_SHARED = (
+    "Made a new user-id hash key in {path}; every replica on this database must use this "
+    "same key (copy the file, or set QUOTEBOT_USER_HASH_KEY), or they count votes and "
+    "cooldowns apart."
 )
 DATABASE_TOO_NEW = (
     "The database schema is at version {version}, newer than this quotebot knows ({known}); "

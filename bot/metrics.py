@@ -87,13 +87,18 @@ class Metrics:
         )
         self.http_refused = Counter(
             "quotebot_http_refused",
-            "HTTP requests refused before reaching the bot, by status code.",
-            ["status"],
+            "HTTP requests the server refused (4xx, and waitress's own errors), "
+            "by status code and reason.",
+            ["status", "reason"],
             registry=self.registry,
         )
 
     def question(self, platform: str, outcome: str) -> None:
         self.questions.labels(platform, outcome).inc()
+
+    def refused(self, status: int, reason: str) -> None:
+        """Count one refused HTTP request; ``reason`` is one of a few fixed phrases."""
+        self.http_refused.labels(str(status), reason).inc()
 
     @contextmanager
     def answering(self, platform: str) -> Iterator[Callable[[bool], None]]:

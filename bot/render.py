@@ -6,10 +6,27 @@ panels) from these pieces so that a rule is written once.
 
 from __future__ import annotations
 
+import json
+import re
+
 from bot import messages
 from bot.answers import Answer, Quote, SourceInfo
 
 ELLIPSIS = "…"
+# What json.dumps(ensure_ascii=False) leaves raw but a terminal acts on or hides: DEL and
+# the C1 controls (U+009B is an escape sequence's start), the bidirectional marks and
+# overrides that reorder what is shown, zero-width characters and the line separators.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def json_text(value: object, *, indent: int | None = None) -> str:
+    """``value`` as JSON that is safe to print: readable Unicode, every control, bidi or
+    invisible character as a ``\\uXXXX`` escape (the same string once parsed).
+
+    Every ``--json`` output goes through here.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def truncate(text: str, limit: int) -> str:

@@ -23,6 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_config_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The user's configuration folder (where the user-id hash key is made), for the run.
+
+    Set in the environment, so the quotebot processes tests start use it too; the
+    real ~/.config is never touched. Tests about the key set their own.
+    """
+    folder = tmp_path_factory.mktemp("xdg-config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

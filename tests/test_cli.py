@@ -129,6 +129,28 @@ def test_sources_lists_the_article(built):
     assert data["documents"][0]["paragraphs"] == 13
 
 
+def test_json_output_escapes_control_and_bidi_characters(built, tmp_path):
+    """A title or quote that could drive or disguise a terminal is printed escaped."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    title = "Vault \x9b31m notes \u202eexe.txt"
+    text = "The vault code is 4521 and the gate \x9b2J is green."
+    (corpus / "vault.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+    env = dict(built, QUOTEBOT_CORPUS=str(corpus), QUOTEBOT_INDEX_DIR=str(tmp_path / "index"))
+    assert run(["index"], env).returncode == 0
+
+    sources = run(["sources", "--json"], env).stdout
+    asked = run(["ask", "--json", "What is the vault code?"], env).stdout
+
+    for printed in (sources, asked):
+        assert "\x9b" not in printed and "\u202e" not in printed
+        assert "\\u009b" in printed and "\\u202e" in printed
+    # Escaped, not removed: the parsed values are the document's own.
+    assert json.loads(sources)["documents"][0]["title"] == title
+    (quote,) = json.loads(asked)["quotes"]
+    assert (quote["title"], quote["text"]) == (title, text)
+
+
 def test_chat_accepts_the_bots_slash_commands(built):
     script = "/help\n/sources\nWhat did ICE call the ordinance?\n/ask\n/nonsense\n/quit\n"
     result = run(["chat"], built, stdin=script)

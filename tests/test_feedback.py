@@ -46,7 +46,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(store_url: str, tmp_path: Path, clock: Clock) -> Iterator[Store]:
-    with open_store(store_url, key_file=tmp_path / "user-hash.key", clock=clock) as opened:
+    with open_store(
+        store_url, key_file=tmp_path / "config" / "user-hash.key", clock=clock
+    ) as opened:
         yield opened
 
 
@@ -194,7 +196,7 @@ def test_quotebot_feedback_export_and_stats_commands(store_url, tmp_path, monkey
 
 
 def test_a_database_folder_that_cannot_exist_is_one_line(tmp_path, monkeypatch, capsys):
-    # The folder for the database (and its user-id hash key) is a regular file.
+    # The folder for the database is a regular file.
     blocker = tmp_path / "state"
     blocker.write_text("not a folder")
     for name in ("QUOTEBOT_DATABASE_URL", "QUOTEBOT_USER_HASH_KEY"):
@@ -204,4 +206,4 @@ def test_a_database_folder_that_cannot_exist_is_one_line(tmp_path, monkeypatch, 
     assert main(["feedback", "stats"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert str(blocker / "user-hash.key") in err and "Not a directory" in err
+    assert str(blocker / "feedback.sqlite3") in err and "its folder is a file" in err

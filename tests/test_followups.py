@@ -207,7 +207,8 @@ class Clock:
 @contextmanager
 def replicas(store_url: str, tmp_path: Path, count: int, **kwargs: Any) -> Iterator[list[Store]]:
     stores = [
-        open_store(store_url, key_file=tmp_path / "user-hash.key", **kwargs) for _ in range(count)
+        open_store(store_url, key_file=tmp_path / "config" / "user-hash.key", **kwargs)
+        for _ in range(count)
     ]
     try:
         yield stores

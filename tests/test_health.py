@@ -87,7 +87,7 @@ def test_healthz_is_503_while_the_database_is_down_and_200_once_it_is_back(
     own_database: tuple[str, Any], service: QuoteService, tmp_path: Path
 ) -> None:
     url, admin = own_database
-    with open_store(url) as store, FakeSlack() as fake:
+    with open_store(url, user_hash_key="test key") as store, FakeSlack() as fake:
         with serve(fake, service, tmp_path, store=store) as running:
             healthz = running.url.replace("/slack/events", "/healthz")  # the Slack HTTP port
             try:

@@ -203,7 +203,7 @@ def test_the_terminal_highlights_the_phrase_and_keeps_markup_literal():
 def test_a_stored_answer_keeps_its_highlight_and_old_rows_still_decode(store_url, tmp_path):
     quote = marked_quote("Denver would lose roughly $425,000 annually.", "$425,000")
     answer = Answer("How much?", (quote,), False, 0.9)
-    with open_store(store_url, key_file=tmp_path / "key") as store:
+    with open_store(store_url, key_file=tmp_path / "config" / "key") as store:
         store.remember(answer, "slack")
         again = store.answer(answer.id)
     assert again is not None and again.quotes[0].highlight == quote.highlight

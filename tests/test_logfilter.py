@@ -1,4 +1,4 @@
-"""No token, response_url or interaction token in the log, even at DEBUG.
+"""No token, response_url, interaction token, question or answer in the log, even at DEBUG.
 
 The real discord.py and slack-bolt/slack-sdk clients run against the loopback
 fakes with every logger at DEBUG, the way ``quotebot -v run`` logs; the filter
@@ -36,6 +36,14 @@ from bot.service import QuoteService
 from bot.storage import open_store
 
 
+def answer_fragments(service: QuoteService, question: str) -> list[str]:
+    """The start of each quote the bot answers ``question`` with."""
+    answer = service.ask(question)
+    fragments = [q.text[:40] for q in answer.quotes or answer.closest]
+    assert fragments
+    return fragments
+
+
 @pytest.fixture
 def redactor(caplog: pytest.LogCaptureFixture) -> Iterator[Redactor]:
     """The filter as the CLI installs it, over a root logger at DEBUG (caplog's handler)."""
@@ -60,12 +68,17 @@ def test_discord_tokens_never_reach_the_log(
 
     log = caplog.text
     # The log did record the traffic that carries the secrets ...
-    assert "INTERACTION_CREATE" in log and "/callback" in log and REDACTED in log
-    # ... but not the secrets.
+    assert "WebSocket Event" in log and "/callback" in log and REDACTED in log
+    # ... but not the secrets, ...
     assert fake.token not in log
     for interaction in (asked, clicked):
         assert interaction.token not in log
         assert interaction.token[:40] not in log
+    # ... nor the question or the answer the bot sent.
+    sent = json.dumps(asked.original)
+    assert QUESTION not in log
+    for fragment in answer_fragments(service, QUESTION):
+        assert fragment in sent and fragment not in log
 
 
 def test_slack_tokens_and_response_urls_never_reach_the_log(
@@ -84,6 +97,28 @@ def test_slack_tokens_and_response_urls_never_reach_the_log(
     assert "Sending a request" in log  # slack-sdk's DEBUG lines were captured
     for secret in (BOT_TOKEN, SIGNING_SECRET, fake.response_url("ask"), fake.response_url("vote")):
         assert secret not in log
+
+
+def test_slack_questions_and_answers_never_reach_the_log(
+    redactor: Redactor, caplog: pytest.LogCaptureFixture, service: QuoteService, tmp_path: Path
+) -> None:
+    with FakeSlack() as fake, serve(fake, service, tmp_path, redactor=redactor) as running:
+        assert running.ask(QUESTION, "ask").status == 200
+        (replied,) = fake.wait_calls("response_url", target="ask")  # slack_sdk's webhook client
+        running.event(mention_event(f"<@{BOT_USER_ID}> {QUESTION}", event_id="EvTEXT"))
+        (posted,) = fake.wait_calls("chat.postMessage")  # its Web API client
+
+    log = caplog.text
+    # Both requests were made and logged, the answer in their bodies ...
+    assert "Sending a request - url: [redacted], body:" in log
+    assert "chat.postMessage" in log and "json_body:" in log
+    fragments = answer_fragments(service, QUESTION)
+    for sent in (replied, posted):
+        assert all(fragment in json.dumps(sent.data) for fragment in fragments)
+    # ... but neither the question nor the answer reached the log.
+    assert QUESTION not in log
+    for fragment in fragments:
+        assert fragment not in log
 
 
 def test_socket_mode_app_token_and_response_urls_never_reach_the_log(
@@ -108,9 +143,12 @@ def test_socket_mode_app_token_and_response_urls_never_reach_the_log(
     feedback.close()
 
     log = caplog.text
-    assert "response_url" in log  # the envelopes were logged, with the key ...
+    assert "on_message invoked" in log  # the envelopes were logged ...
     for secret in (APP_TOKEN, BOT_TOKEN, fake.response_url("sock"), fake.response_url("sockvote")):
-        assert secret not in log  # ... but not the values
+        assert secret not in log  # ... but not what they hold
+    assert QUESTION not in log
+    for fragment in answer_fragments(service, QUESTION):
+        assert fragment not in log
 
 
 @pytest.mark.parametrize(
@@ -155,3 +193,36 @@ def test_a_traceback_is_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
         logger.removeFilter(redactor)
     assert "s3cret-token-value" not in caplog.text and "xoxb-9" not in caplog.text
     assert "RuntimeError" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        (
+            "Sending a request - url: http://x/api/chat.postMessage, query_params: {}, "
+            "json_body: {'channel': 'C1', 'text': \"It's the PAYLOAD {of} [it]\"}, headers: {}",
+            "Sending a request - url: http://x/api/chat.postMessage, query_params: {}, "
+            "json_body: [redacted], headers: {}",
+        ),
+        (
+            'Responding with status: 200 body: "{"text": "the PAYLOAD"}" (3 millis)',
+            "Responding with status: 200 body: [redacted]",
+        ),
+        ('Received bytes: b\'\\x81~{"text": "PAYLOAD"}\'', "Received bytes: [redacted]"),
+        ('POST /channels/1/messages with {"content": "PAYLOAD \\" ]}', "POST /channels/1"),
+        ("Event: {'d': {'options': [{'value': 'the PAYLOAD?'}]}} done", "Event: [redacted] done"),
+        ("Can't connect [Errno 111]; we'll retry", "Can't connect [Errno 111]; we'll retry"),
+    ],
+)
+def test_library_payloads_are_masked_whatever_their_shape(line: str, kept: str) -> None:
+    record = logging.LogRecord("slack_sdk.web", logging.DEBUG, __file__, 1, line, None, None)
+    Redactor().filter(record)
+    assert "PAYLOAD" not in record.getMessage()
+    assert record.getMessage().startswith(kept)
+
+
+def test_quotebots_own_lines_are_left_as_they_are() -> None:
+    line = "Now answering from the new index generation 'gen-1' [2 documents]."
+    record = logging.LogRecord("bot.reload", logging.INFO, __file__, 1, line, None, None)
+    Redactor().filter(record)
+    assert record.getMessage() == line

@@ -108,6 +108,33 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(
     assert head.startswith(b"HTTP/1.1 413")
     assert len(caplog.text) < 1_000
     assert "refused 413" in caplog.text
+    _, scraped = http_get(slack, "/metrics")
+    refused = "quotebot_http_refused_total"
+    assert metric(scraped, refused, status="413", reason="request entity too large") == 1
+
+
+def test_every_refusal_of_the_server_is_counted_with_its_reason(slack: Running) -> None:
+    port = port_of(slack)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:  # waitress's own
+        conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")
+        assert conn.recv(4096).split(b" ")[1] == b"400"
+    assert raw_request(slack, b"{}", sign=False)[0] == 401  # the Slack gate's
+    assert raw_request(slack, b"", method="GET", sign=False)[0] == 405
+    assert http_get(slack, "/wp-login.php")[0] == 404  # no such page
+    assert http_get(slack, "/healthz")[0] == 200  # not a refusal
+
+    _, scraped = http_get(slack, "/metrics")
+
+    counted = {
+        (labels["status"], labels["reason"]): float(value)
+        for labels, value in samples(scraped, "quotebot_http_refused_total")
+    }
+    assert counted == {
+        ("400", "bad request"): 1,
+        ("401", "no Slack signature"): 1,
+        ("405", "only POST is accepted"): 1,
+        ("404", "not found"): 1,
+    }
 
 
 @pytest.mark.parametrize(
@@ -165,15 +192,22 @@ def http_get(running: Running, path: str) -> tuple[int, str]:
     return status, body.decode()
 
 
+def samples(text: str, name: str) -> list[tuple[dict[str, str], str]]:
+    """The labels and value of each sample of metric ``name`` in the Prometheus text format."""
+    found = []
+    for line in text.splitlines():
+        sample = re.fullmatch(r"(\w+)(?:\{(.*)\})? (\S+)", line)
+        if sample and sample.group(1) == name:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', sample.group(2) or ""))
+            found.append((labels, sample.group(3)))
+    return found
+
+
 def metric(text: str, name: str, **labels: str) -> float:
     """The value of one sample in the Prometheus text format (0 when absent)."""
-    for line in text.splitlines():
-        found = re.fullmatch(r"(\w+)(?:\{(.*)\})? (\S+)", line)
-        if not found or found.group(1) != name:
-            continue
-        pairs = dict(re.findall(r'(\w+)="([^"]*)"', found.group(2) or ""))
+    for pairs, value in samples(text, name):
         if pairs == labels:
-            return float(found.group(3))
+            return float(value)
     return 0.0
 
 
@@ -204,7 +238,14 @@ def test_metrics_count_questions_by_outcome_and_retries(
         running.event(event, headers={"X-Slack-Retry-Num": "1"})
         fake.wait_calls("response_url", count=3)
         fake.wait_calls("chat.postMessage")
-        status, after = http_get(running, "/metrics")
+        # The retry is recognised on the listener pool too, maybe after the answer.
+        deadline = time.monotonic() + 10
+        while True:
+            status, after = http_get(running, "/metrics")
+            retried = metric(after, "quotebot_events_deduplicated_total", platform="slack")
+            if retried or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
 
     assert status == 200
 

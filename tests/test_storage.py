@@ -52,7 +52,7 @@ def opened(store_url: str, tmp_path: Path, clock: Clock) -> Iterator[Callable[..
     stores: list[Store] = []
 
     def open_one(**kwargs: object) -> Store:
-        kwargs.setdefault("key_file", tmp_path / "user-hash.key")
+        kwargs.setdefault("key_file", tmp_path / "config" / "user-hash.key")
         kwargs.setdefault("clock", clock)
         store = open_store(store_url, **kwargs)  # type: ignore[arg-type]
         stores.append(store)
@@ -232,7 +232,7 @@ def test_a_retention_of_zero_keeps_voted_answers(opened, clock):
 
 
 def test_the_user_hash_key_is_not_in_the_database(opened, store_url, tmp_path):
-    key_file = tmp_path / "user-hash.key"
+    key_file = tmp_path / "config" / "user-hash.key"
     store = opened(key_file=key_file)
     answer = an_answer()
     store.remember(answer, "slack")
@@ -269,7 +269,7 @@ def dump(store_url: str) -> str:
 
 def test_the_key_from_the_environment_setting_wins_and_no_file_is_written(opened, tmp_path):
     store = opened(user_hash_key="from the environment")
-    assert not (tmp_path / "user-hash.key").exists()
+    assert not (tmp_path / "config" / "user-hash.key").exists()
     assert store.hash_user("slack", "U1") == opened(user_hash_key="from the environment").hash_user(
         "slack", "U1"
     )
@@ -295,7 +295,7 @@ def test_replicas_starting_together_migrate_the_schema_once(store_url, tmp_path)
             # Restarts too: a replica closing (the last SQLite connection checkpoints its
             # WAL) while another one opens.
             for _ in range(5):
-                open_store(store_url, key_file=tmp_path / "user-hash.key").close()
+                open_store(store_url, key_file=tmp_path / "config" / "user-hash.key").close()
         except BaseException as exc:
             errors.append(exc)
 
@@ -332,7 +332,7 @@ def test_the_sqlite_file_and_its_companions_are_private(tmp_path):
             modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
     finally:
         os.umask(old)
-    assert {"feedback.sqlite3", "feedback.sqlite3-wal", "user-hash.key"} <= set(modes)
+    assert {"feedback.sqlite3", "feedback.sqlite3-wal"} <= set(modes)
     assert set(modes.values()) == {0o600}, modes
 
 
@@ -390,7 +390,7 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path):
         "postgresql://quotebot@127.0.0.1:9/quotebot?password=s3cret&connect_timeout=2",
     ):
         with pytest.raises(StorageError) as error:
-            open_store(url, key_file=tmp_path / "user-hash.key")
+            open_store(url, key_file=tmp_path / "config" / "user-hash.key")
         text = str(error.value)
         assert "127.0.0.1:9" in text and "s3cret" not in text and "\n" not in text
 
@@ -400,6 +400,7 @@ def test_quotebot_db_upgrade_creates_then_reports_the_schema(
 ):
     monkeypatch.setenv("QUOTEBOT_DATABASE_URL", store_url)
     monkeypatch.setenv("QUOTEBOT_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+    monkeypatch.setenv("QUOTEBOT_USER_HASH_KEY", "a key")
     monkeypatch.chdir(tmp_path)
     assert main(["db", "upgrade"]) == 0
     assert f"upgraded from version 0 to {SCHEMA_VERSION}" in capsys.readouterr().out

@@ -11,6 +11,7 @@ from fakes import FakeEmbedder
 from rich.console import Console
 
 from bot.adapters.terminal import chat, neutralise, print_answer, print_sources
+from bot.render import json_text
 from bot.service import QuoteService
 from index.documents import load_corpus
 from index.search import Searcher
@@ -46,6 +47,17 @@ def test_an_answer_quoting_escape_sequences_cannot_drive_the_terminal(hostile):
     assert "␛]0;pwned␇" in shown and "␛[2J" in shown
     # The quote itself stays verbatim where it is data, not terminal output.
     quotes = json.loads(json.dumps(answer.to_dict()))["quotes"] or answer.to_dict()["closest"]
+    assert HOSTILE in {q["text"] for q in quotes}
+
+
+def test_json_output_escapes_what_a_terminal_would_act_on(hostile):
+    printed = json_text(hostile.ask("What is the vault code?").to_dict())
+
+    for sequence in SEQUENCES:
+        assert sequence not in printed, repr(sequence)
+    assert "\\u001b[2J" in printed and "\\u009b31m" in printed and "\\u202e" in printed
+    assert "é" in json_text("café")  # ordinary text stays readable
+    quotes = json.loads(printed)["quotes"] or json.loads(printed)["closest"]
     assert HOSTILE in {q["text"] for q in quotes}
 
 

@@ -213,7 +213,6 @@ class SlackBot:
             self.settings.slack_signing_secret,
             path=EVENTS_PATH,
             redactor=self.redactor,
-            metrics=self.metrics,
         )
         health = health or Health(
             lambda: self.service.index, database=self.store.ping, backend=self.store.backend
@@ -225,6 +224,7 @@ class SlackBot:
             threads=self.settings.http_threads,
             timeout=self.settings.http_timeout,
             name="quotebot",
+            metrics=self.metrics,
         )
 
     def close(self) -> None:

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.http import MAX_BODY_BYTES
+from bot.http import MAX_BODY_BYTES, REFUSAL_REASON
 from bot.logfilter import Redactor
-from bot.metrics import Metrics, WSGIApp
+from bot.metrics import WSGIApp
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,6 @@ class SlackGate:
         path: str,
         max_body: int = MAX_BODY_BYTES,
         redactor: Redactor | None = None,
-        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
@@ -75,7 +74,6 @@ class SlackGate:
         self.path = path
         self.max_body = max_body
         self.redactor = redactor
-        self.metrics = metrics
         self._clock = clock
 
     def __call__(
@@ -88,8 +86,7 @@ class SlackGate:
             body = self._check(environ)
         except Refused as refusal:
             log.info("Slack HTTP: refused %d: %s (%s bytes)", refusal.status, refusal.reason, size)
-            if self.metrics is not None:
-                self.metrics.http_refused.labels(str(refusal.status)).inc()
+            environ[REFUSAL_REASON] = refusal.reason  # counted by the server (bot.http)
             text = json.dumps({"error": refusal.reason}).encode()
             start_response(
                 _STATUS[refusal.status],

@@ -213,10 +213,12 @@ def open_store(
 
     ``url`` empty or None means the SQLite file ``sqlite_path``. The user-id
     hash key is ``user_hash_key`` when given, else the 0600 file ``key_file``
-    (default: ``user-hash.key`` beside the SQLite file, or under ``.quotebot``
-    for PostgreSQL), created on first use.
+    (default: :func:`~bot.storage.keys.default_key_file`, in the user's
+    configuration folder), made on first use; never a file in the SQLite
+    database's folder. PostgreSQL is shared by replicas, which must share the
+    key too: it needs ``user_hash_key`` or an explicit ``key_file``.
     """
-    from bot.storage.keys import load_or_create_key
+    from bot.storage import keys
 
     url = (url or "").strip()
     policy = policy or Policy()
@@ -228,24 +230,25 @@ def open_store(
         path = None
     else:
         raise ConfigError(messages.DATABASE_URL_INVALID.format(url=redact(url)))
-    if key_file is None:
-        base = path.parent if path is not None else Path(sqlite_path).parent
-        key_file = base / "user-hash.key"
     key = user_hash_key.encode() if user_hash_key else b""
     if path is not None:
         from bot.storage.sqlite import SQLiteStore
 
-        key = key or load_or_create_key(key_file)
+        key = key or keys.key_for_database(key_file or keys.default_key_file(), path)
         return SQLiteStore(path, key=key, policy=policy, clock=clock)
     from bot.storage.postgres import PostgresStore
 
     if not key:
-        log.warning(
-            "QUOTEBOT_USER_HASH_KEY is not set; using the key in %s. Replicas on other "
-            "machines must use the same key, or they count votes and cooldowns apart.",
-            key_file,
-        )
-        key = load_or_create_key(key_file)
+        if key_file is None:
+            # A random key per machine would split every user in two across replicas.
+            before = Path(sqlite_path).parent / keys.KEY_FILE_NAME
+            if before.is_file():
+                raise ConfigError(messages.USER_HASH_KEY_REQUIRED_BEFORE.format(path=before))
+            raise ConfigError(messages.USER_HASH_KEY_REQUIRED)
+        made = not key_file.exists()
+        key = keys.load_or_create_key(key_file)
+        if made:
+            log.warning(messages.USER_HASH_KEY_MADE_FOR_SHARED.format(path=key_file))
     return PostgresStore(url, key=key, policy=policy, clock=clock, pool_size=pool_size)
 
 

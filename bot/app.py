@@ -17,7 +17,7 @@ from index.errors import ModelError
 from index.store import CorpusIndex, Progress
 
 if TYPE_CHECKING:
-    from bot.collections import Collection, CollectionConfig, CollectionServices
+    from bot.routing import Collection, CollectionConfig, CollectionServices
     from bot.metrics import Health, Metrics
     from bot.reload import ReloadingService
     from bot.storage import Store
@@ -317,7 +317,7 @@ def build_collections(
     Start the result (or use it as a context manager) to follow new builds.
     """
     from bot import messages
-    from bot.collections import CollectionServices
+    from bot.routing import CollectionServices
 
     embedder_factory = shared_embedders(embedder_factory)
     services: dict[str, ReloadingService] = {}

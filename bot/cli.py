@@ -402,7 +402,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             chat(service)
         return 0
     from bot.app import build_ops, build_store
-    from bot.http import ops_server
+    from bot.http_server import ops_server
 
     # The store opens (and migrates) before the slow index load, so a wrong
     # QUOTEBOT_DATABASE_URL is reported at once; one that does not answer yet is

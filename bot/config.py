@@ -33,7 +33,7 @@ class Settings:
     # Without that file: who may add and remove documents (see bot.permissions).
     admins: str = ""
     # False for the collection "default" when sub-folders are collections of their own:
-    # then it holds only the files directly in ``corpus``. Set by bot.collections.
+    # then it holds only the files directly in ``corpus``. Set by bot.routing.
     corpus_subfolders: bool = True
     model: str = DEFAULT_MODEL
     index_kind: str = "auto"  # one of index.vectors.KINDS

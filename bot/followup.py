@@ -86,7 +86,7 @@ def own_words(question: str) -> list[str]:
     ]
 
 
-def refers_back(question: str) -> bool:
+def leans_on_earlier(question: str) -> bool:
     """True when ``question`` leans on an earlier one: a pronoun, "what about …", "and …",
     or fewer than two words of its own subject."""
     if _CONTINUES.match(question):
@@ -102,7 +102,7 @@ def context(searcher: Searcher, question: str, previous: Turn) -> Context | None
     None when it does not refer back, or when it names a subject of its own that
     no document mentions (a change of topic, which must be declined as usual).
     """
-    if not refers_back(question):
+    if not leans_on_earlier(question):
         return None
     subject = stems(" ".join(own_words(question)))
     if subject and not any(searcher.knows(s) for s in subject):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages, render
-from bot.collections import Collection, CollectionConfig, CollectionServices
+from bot.routing import Collection, CollectionConfig, CollectionServices
 from bot.errors import CollectionError
 from index import store
 from index.documents import ACCEPTED, SUFFIXES, Document, find_files, load_document

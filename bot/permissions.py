@@ -30,7 +30,7 @@ from bot import messages
 from bot.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from bot.collections import CollectionConfig
+    from bot.routing import CollectionConfig
 
 SLACK, DISCORD = "slack", "discord"
 

@@ -22,7 +22,7 @@ from test_discord_e2e import shown
 from test_slack import serve
 
 from bot import app, collections, messages
-from bot.collections import CollectionServices
+from bot.routing import CollectionServices
 from bot.config import Settings
 from bot.errors import CollectionError
 from bot.library import MAX_NAME_CHARS, Library, safe_name

@@ -27,7 +27,7 @@ from test_discord_e2e import BotThread, settings_for, shown
 from test_slack import serve
 
 from bot import app, cli, collections, messages
-from bot.collections import CollectionConfig, CollectionServices
+from bot.routing import CollectionConfig, CollectionServices
 from bot.config import Settings
 from bot.errors import CollectionError, ConfigError
 from bot.storage import open_store

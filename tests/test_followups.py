@@ -94,8 +94,8 @@ def holds_answer(answer: Any, expected: list[str]) -> bool:
         "Why?",
     ],
 )
-def test_a_question_that_leans_on_the_one_before_refers_back(question: str) -> None:
-    assert followup.refers_back(question)
+def test_a_question_that_leans_on_the_one_before_is_a_follow_up(question: str) -> None:
+    assert followup.leans_on_earlier(question)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_a_question_that_leans_on_the_one_before_refers_back(question: str) -> N
     ],
 )
 def test_a_question_with_its_own_subject_does_not_refer_back(question: str) -> None:
-    assert not followup.refers_back(question)
+    assert not followup.leans_on_earlier(question)
 
 
 # -- the service, with the real model ------------------------------------------------------

@@ -24,7 +24,7 @@ from test_slack import serve
 from test_slack_http import metric
 
 from bot.app import build_ops
-from bot.http import ops_server
+from bot.http_server import ops_server
 from bot.service import QuoteService
 from bot.storage import open_store
 

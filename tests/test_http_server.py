@@ -9,7 +9,7 @@ from typing import Any
 from test_slack_http import refuses_connections
 
 from bot.config import Settings
-from bot.http import HttpServer, ops_server
+from bot.http_server import HttpServer, ops_server
 from bot.metrics import Health, Metrics
 from bot.service import QuoteService
 

@@ -23,7 +23,7 @@ from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from test_slack import serve
 
 from bot.config import Settings
-from bot.http import ops_server
+from bot.http_server import ops_server
 from bot.metrics import Health, Metrics
 from bot.service import QuoteService
 

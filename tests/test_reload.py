@@ -18,7 +18,7 @@ from test_slack_http import metric
 
 from bot.app import build, build_ops, build_service, live_service
 from bot.config import Settings
-from bot.http import ops_server
+from bot.http_server import ops_server
 from bot.service import QuoteService
 from index import store
 from index.search import Searcher

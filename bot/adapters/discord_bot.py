@@ -38,7 +38,7 @@ from discord.http import Route
 from bot import messages, permissions
 from bot.adapters import discord_views as views
 from bot.answers import Answer
-from bot.collections import discord_route
+from bot.routing import discord_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import CollectionError, ConfigError, QuotebotError

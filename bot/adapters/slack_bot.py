@@ -14,7 +14,7 @@ function runs on the request thread and returns at once, and the answering runs
 in bolt's lazy listeners on a worker pool, so Slack's 3-second deadline holds
 however busy the service is.
 
-HTTP mode is served by waitress (:mod:`bot.http`) behind
+HTTP mode is served by waitress (:mod:`bot.http_server`) behind
 :class:`~bot.adapters.slack_http.SlackGate`, with ``/healthz`` and ``/metrics``
 on the same port. SIGTERM stops accepting requests, lets the acknowledgements in
 progress and every answer already queued finish, then exits.
@@ -53,12 +53,12 @@ from bot.adapters.slack_blocks import (
 )
 from bot.adapters.slack_http import SlackGate
 from bot.answers import Answer
-from bot.collections import slack_route
+from bot.routing import slack_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import CollectionError, ConfigError, QuotebotError
 from bot.followup import Turn
-from bot.http import HttpServer
+from bot.http_server import HttpServer
 from bot.library import Library, library_for, safe_name, too_big
 from bot.logfilter import Redactor
 from bot.metrics import COOLDOWN, Health, Metrics, ops_app

@@ -12,7 +12,7 @@ reason:
 * a non-numeric timestamp, invalid UTF-8, malformed JSON, a form whose
   ``payload`` is not a JSON object, an unknown content type → 400;
 * a body over the limit → 413 (waitress refuses it while reading, see
-  :mod:`bot.http`; the gate checks the announced length again).
+  :mod:`bot.http_server`; the gate checks the announced length again).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.http import MAX_BODY_BYTES, REFUSAL_REASON
+from bot.http_server import MAX_BODY_BYTES, REFUSAL_REASON
 from bot.logfilter import Redactor
 from bot.metrics import WSGIApp
 
@@ -86,7 +86,7 @@ class SlackGate:
             body = self._check(environ)
         except Refused as refusal:
             log.info("Slack HTTP: refused %d: %s (%s bytes)", refusal.status, refusal.reason, size)
-            environ[REFUSAL_REASON] = refusal.reason  # counted by the server (bot.http)
+            environ[REFUSAL_REASON] = refusal.reason  # counted by the server (bot.http_server)
             text = json.dumps({"error": refusal.reason}).encode()
             start_response(
                 _STATUS[refusal.status],

@@ -162,7 +162,7 @@ def _chat(service: Any, stdin: Any, console: Any) -> None:
             elif command == "/help":
                 _say(console, messages.TERMINAL_HELP)
             elif command == "/collection":
-                from bot.collections import switch
+                from bot.routing import switch
 
                 _say(console, switch(service, rest))
                 previous = None  # another collection: a new conversation

@@ -17,9 +17,9 @@ from index.errors import ModelError
 from index.store import CorpusIndex, Progress
 
 if TYPE_CHECKING:
-    from bot.routing import Collection, CollectionConfig, CollectionServices
     from bot.metrics import Health, Metrics
     from bot.reload import ReloadingService
+    from bot.routing import Collection, CollectionConfig, CollectionServices
     from bot.storage import Store
 
 logger = logging.getLogger(__name__)

@@ -243,10 +243,10 @@ def _warn(text: str) -> None:
 
 def _service(settings: Settings, args: argparse.Namespace, *, every: bool = False) -> Any:
     """The service of ``--collection`` (default: the default one), or of ``every`` collection."""
-    from bot import collections
+    from bot import routing
     from bot.app import build_collections
 
-    config = collections.load(settings)
+    config = routing.load(settings)
     names = None if every else [config.get(getattr(args, "collection", None)).name]
     bar, update = _progress(args.verbose)
     with bar:
@@ -259,11 +259,11 @@ def _live_service(settings: Settings, args: argparse.Namespace) -> Any:
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import collections
+    from bot import routing
     from bot.app import build, has_documents, shared_embedders
     from index import store
 
-    config = collections.load(settings)
+    config = routing.load(settings)
     names = [config.get(args.collection).name] if args.collection else config.names
     if config.source is not None and args.paths:
         raise QuotebotError(

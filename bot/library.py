@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages, render
-from bot.routing import Collection, CollectionConfig, CollectionServices
 from bot.errors import CollectionError
+from bot.routing import Collection, CollectionConfig, CollectionServices
 from index import store
 from index.documents import ACCEPTED, SUFFIXES, Document, find_files, load_document
 from index.errors import CorpusError

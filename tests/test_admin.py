@@ -21,11 +21,11 @@ from test_collections import HR_CHANNEL, HR_DISCORD, LEAVE, discord_bot, make_co
 from test_discord_e2e import shown
 from test_slack import serve
 
-from bot import app, collections, messages
-from bot.routing import CollectionServices
+from bot import app, messages, routing
 from bot.config import Settings
 from bot.errors import CollectionError
 from bot.library import MAX_NAME_CHARS, Library, safe_name
+from bot.routing import CollectionServices
 
 ADMIN, MEMBER = "UADMIN01", "UMEMBER1"
 GUILD, DISCORD_ADMIN = 1_100_000_000_000_000_001, 7777  # the fake's server; hr's Discord admin
@@ -62,7 +62,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[CollectionServices]:
-    config = collections.load(settings)
+    config = routing.load(settings)
     with app.build_collections(config, embedder_factory=fake_factory) as built:
         yield built
 

@@ -26,10 +26,10 @@ from fakes import fake_factory
 from test_discord_e2e import BotThread, settings_for, shown
 from test_slack import serve
 
-from bot import app, cli, collections, messages
-from bot.routing import CollectionConfig, CollectionServices
+from bot import app, cli, messages, routing
 from bot.config import Settings
 from bot.errors import CollectionError, ConfigError
+from bot.routing import CollectionConfig, CollectionServices
 from bot.storage import open_store
 
 LEAVE = "Employees get 25 days of paid leave per year."
@@ -81,7 +81,7 @@ def config_error(settings: Settings, text: str) -> str:
     path = settings.corpus.parent / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
-        collections.load(replace(settings, config_file=path))
+        routing.load(replace(settings, config_file=path))
     message = str(caught.value)
     assert "\n" not in message and str(path) in message
     return message
@@ -151,17 +151,17 @@ def test_a_collection_bar_that_is_no_probability_is_named(settings, bar):
 
 def test_a_missing_config_file_named_by_the_environment_is_an_error(settings):
     with pytest.raises(ConfigError, match="QUOTEBOT_CONFIG names .*nowhere.toml"):
-        collections.load(replace(settings, config_file=settings.corpus / "nowhere.toml"))
+        routing.load(replace(settings, config_file=settings.corpus / "nowhere.toml"))
 
 
 def test_a_sub_folder_named_default_is_refused(settings):
     (settings.corpus / "default").mkdir()
     with pytest.raises(ConfigError, match="cannot be a collection"):
-        collections.load(settings)
+        routing.load(settings)
 
 
 def test_channels_and_guilds_route_to_their_collection(settings):
-    config = collections.load(settings)
+    config = routing.load(settings)
     assert config.names == ["default", "eng", "hr"]
     assert config.for_slack(HR_CHANNEL) == "hr" and config.for_slack("C0OTHER") == "default"
     assert config.for_discord(HR_DISCORD, None, 7) == "hr"
@@ -175,7 +175,7 @@ def test_channels_and_guilds_route_to_their_collection(settings):
 
 def test_without_a_config_file_sub_folders_stay_part_of_one_corpus(settings, tmp_path):
     (tmp_path / "quotebot.toml").unlink()
-    config = collections.load(settings)
+    config = routing.load(settings)
     assert config.names == ["default"]
     services = app.build_collections(config, embedder_factory=fake_factory)
     documents = sorted(s.document for s in services.sources())
@@ -292,7 +292,7 @@ def test_the_terminal_chat_switches_collections(quotebot):
 
 @pytest.fixture
 def services(settings) -> Iterator[CollectionServices]:
-    config: CollectionConfig = collections.load(replace(settings, reload_seconds=0.2))
+    config: CollectionConfig = routing.load(replace(settings, reload_seconds=0.2))
     with app.build_collections(config, embedder_factory=fake_factory) as built:
         yield built
 

@@ -33,7 +33,7 @@ from fakes import fake_factory
 from test_collections import LEAVE, LEAVE_QUESTION, make_corpus
 from test_discord_e2e import BotThread, shown
 
-from bot import app, cli, collections, messages
+from bot import app, cli, messages, routing
 from bot.adapters.slack_bot import SlackBot
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -337,7 +337,7 @@ def load_error(tmp_path: Path, text: str, **settings: Any) -> str:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
-        collections.load(Settings(corpus=corpus, config_file=path, **settings))
+        routing.load(Settings(corpus=corpus, config_file=path, **settings))
     message = str(caught.value)
     assert "\n" not in message and str(path) in message
     return message
@@ -373,14 +373,14 @@ def test_quotebot_admins_is_checked_and_not_mixed_with_a_config_file(tmp_path, m
     message = load_error(tmp_path, "[collections.hr]\n", admins="U012ABCDEF")
     assert "QUOTEBOT_ADMINS is for a bot without quotebot.toml" in message
     with pytest.raises(ConfigError, match="QUOTEBOT_ADMINS takes Slack member ids"):
-        collections.load(Settings(corpus=tmp_path / "corpus", admins="U012ABCDEF, alice"))
+        routing.load(Settings(corpus=tmp_path / "corpus", admins="U012ABCDEF, alice"))
 
 
 def test_admins_named_at_the_top_may_change_every_collection(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path)
     path = tmp_path / "quotebot.toml"
     path.write_text('admins = ["UALL"]\n[collections.hr]\nadmins.slack = ["UHR"]\n')
-    config = collections.load(Settings(corpus=corpus, config_file=path))
+    config = routing.load(Settings(corpus=corpus, config_file=path))
     assert {name: sorted(a.slack) for name, a in config.admins.items()} == {
         "default": ["UALL"],
         "eng": ["UALL"],
@@ -391,7 +391,7 @@ def test_admins_named_at_the_top_may_change_every_collection(tmp_path: Path) -> 
 def test_manage_server_never_counts_in_a_server_of_another_collection(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no ./quotebot.toml
     # Start-up refuses such an entry; the decision does not rely on that alone.
-    config = collections.load(Settings(corpus=make_corpus(tmp_path)))
+    config = routing.load(Settings(corpus=make_corpus(tmp_path)))
     hr_admins = Admins(discord=(DiscordAdmins("7", manage_server=True),))
     moderator = Requester(DISCORD, "1", server="7", manage_server=True)
     elsewhere = replace(config, admins={"default": hr_admins}, discord_channels={"7": "eng"})

@@ -38,13 +38,13 @@ from discord.http import Route
 from bot import messages, permissions
 from bot.adapters import discord_views as views
 from bot.answers import Answer
-from bot.routing import discord_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import CollectionError, ConfigError, QuotebotError
 from bot.followup import Turn
 from bot.library import library_for, safe_name, too_big
 from bot.metrics import COOLDOWN, Metrics
+from bot.routing import discord_route
 from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:

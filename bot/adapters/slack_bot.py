@@ -53,7 +53,6 @@ from bot.adapters.slack_blocks import (
 )
 from bot.adapters.slack_http import SlackGate
 from bot.answers import Answer
-from bot.routing import slack_route
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.errors import CollectionError, ConfigError, QuotebotError
@@ -63,6 +62,7 @@ from bot.library import Library, library_for, safe_name, too_big
 from bot.logfilter import Redactor
 from bot.metrics import COOLDOWN, Health, Metrics, ops_app
 from bot.render import sources_text
+from bot.routing import slack_route
 from bot.storage import DOWN, UP, Store
 
 if TYPE_CHECKING:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
+from bot import messages
 from index.errors import CorpusError, IndexUnavailableError, ModelError, QuotebotError
 
 __all__ = [
     "CollectionError",
     "ConfigError",
+    "CooldownError",
     "CorpusError",
     "IndexUnavailableError",
     "ModelError",
@@ -35,3 +39,12 @@ class CollectionError(QuotebotError):
 
 class PermissionDenied(CollectionError):
     """The user may not add to or remove from this collection; the message says who may."""
+
+
+class CooldownError(QuotebotError):
+    """The user asked more often than the cooldown allows; the message says when to ask again."""
+
+    def __init__(self, retry_after: float) -> None:
+        # Whole seconds, rounded up: "try again in 0 s" would be wrong until it is true.
+        self.seconds = max(1, math.ceil(retry_after))
+        super().__init__(messages.COOLDOWN.format(seconds=self.seconds))

@@ -219,13 +219,6 @@ class Library:
             self.services.get(name).check()
 
 
-def library_for(service: Any) -> Library | None:
-    """The library of a running bot's services; None for a bare service (no collections)."""
-    if isinstance(service, CollectionServices):
-        return Library(service.config, service, embedder_factory=service.embedder_factory)
-    return None
-
-
 def too_big(name: str, size: int, limit_mb: float) -> str:
     """The refusal of a file of ``size`` bytes over the ``QUOTEBOT_MAX_FILE_MB`` limit."""
     shown = f"{size / 2**20:.1f} MB" if size >= 2**20 // 10 else f"{size / 1024:.0f} KB"

@@ -24,6 +24,7 @@ from typing import Any
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import CollectionError
 from bot.followup import Turn
+from bot.routing import OneCollection
 from bot.service import QuoteService
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def generation_of(service: QuoteService | None) -> str:
     return folder.name if folder is not None else ""
 
 
-class ReloadingService:
+class ReloadingService(OneCollection):
     """The service of the live index generation, replaced when a new one is published.
 
     ``generation()`` names the live generation (cheap, called every ``interval``

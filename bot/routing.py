@@ -31,13 +31,19 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from bot import messages
 from bot.config import Settings, confidence_bar
 from bot.errors import CollectionError, ConfigError
 from bot.permissions import Admins, DiscordAdmins
+
+if TYPE_CHECKING:
+    from bot.answers import Answer, Context, Quote, SourceInfo
+    from bot.followup import Turn
+    from bot.library import Library
 
 DEFAULT = "default"
 CONFIG_NAME = "quotebot.toml"
@@ -332,6 +338,77 @@ def _ids(values: Any, key: str, fail: Any, numeric: bool, example: str = "") -> 
         yield text
 
 
+# -- what the chat adapters call ------------------------------------------------------
+
+
+class Answerer(Protocol):
+    """What answers questions about one collection (:class:`~bot.service.QuoteService`,
+    :class:`~bot.reload.ReloadingService`)."""
+
+    def ask(self, question: str, previous: Turn | None = None) -> Answer: ...
+
+    def sources(self) -> list[SourceInfo]: ...
+
+    def quote(self, quote_id: str) -> Quote | None: ...
+
+    def context(self, quote_id: str, sentences: int = 2) -> Context | None: ...
+
+    @property
+    def index(self) -> Any: ...
+
+
+class Route(NamedTuple):
+    """The collection that answers in a place, and its service."""
+
+    collection: str
+    service: Answerer
+
+
+class Service(Answerer, Protocol):
+    """What the chat adapters and the terminal chat call: answering (for the active
+    collection), which collection answers where, and the library behind /add.
+
+    Met by :class:`CollectionServices` and, through :class:`OneCollection`, by a
+    service that is its own only collection.
+    """
+
+    @property
+    def active(self) -> str: ...
+
+    @property
+    def names(self) -> list[str]: ...
+
+    def use(self, name: str) -> str: ...
+
+    def for_slack(self, channel: str | None) -> Route: ...
+
+    def for_discord(self, *places: int | str | None) -> Route: ...
+
+    @property
+    def library(self) -> Library | None: ...
+
+
+class OneCollection:
+    """The routing of a service without collections: it answers everywhere as ``default``,
+    and documents cannot be added from chat (there is no library)."""
+
+    active = DEFAULT
+    library: Library | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [DEFAULT]
+
+    def use(self, name: str) -> str:
+        return DEFAULT  # one collection: there is no other to switch to
+
+    def for_slack(self, channel: str | None) -> Route:
+        return Route(DEFAULT, cast(Answerer, self))
+
+    def for_discord(self, *places: int | str | None) -> Route:
+        return Route(DEFAULT, cast(Answerer, self))
+
+
 # -- one service per collection ---------------------------------------------------------
 
 
@@ -352,7 +429,7 @@ class CollectionServices:
     It stands where one service stands (the terminal chat, ``quotebot ask``,
     /healthz): those calls go to the ``active`` collection, the default one
     unless :meth:`use` chose another. Chat adapters pick the service of the
-    channel with :func:`slack_route` / :func:`discord_route`.
+    channel with :meth:`for_slack` / :meth:`for_discord`.
     """
 
     def __init__(
@@ -371,13 +448,26 @@ class CollectionServices:
         self.active = self.config.get(name).name
         return self.active
 
-    def for_slack(self, channel: str | None) -> tuple[str, Any]:
-        name = self.config.for_slack(channel)
-        return name, self.services[name]
+    @property
+    def names(self) -> list[str]:
+        return self.config.names
 
-    def for_discord(self, *places: int | str | None) -> tuple[str, Any]:
+    @cached_property
+    def library(self) -> Library | None:
+        """Adds and removes the documents of these collections (``/add``, ``/remove``)."""
+        from bot.library import Library
+
+        return Library(self.config, self, embedder_factory=self.embedder_factory)
+
+    def for_slack(self, channel: str | None) -> Route:
+        """The collection and service answering in Slack ``channel``."""
+        name = self.config.for_slack(channel)
+        return Route(name, self.services[name])
+
+    def for_discord(self, *places: int | str | None) -> Route:
+        """The collection and service for a Discord channel, its parent channel, its guild."""
         name = self.config.for_discord(*places)
-        return name, self.services[name]
+        return Route(name, self.services[name])
 
     # The service interface, for the active collection.
 
@@ -414,26 +504,8 @@ class CollectionServices:
         self.close()
 
 
-def slack_route(service: Any, channel: str | None) -> tuple[str, Any]:
-    """The collection and service answering in Slack ``channel`` (one service: ``default``)."""
-    if isinstance(service, CollectionServices):
-        return service.for_slack(channel)
-    return DEFAULT, service
-
-
-def discord_route(service: Any, *places: int | str | None) -> tuple[str, Any]:
-    """The collection and service for a Discord channel, its parent channel, its guild."""
-    if isinstance(service, CollectionServices):
-        return service.for_discord(*places)
-    return DEFAULT, service
-
-
-def switch(service: Any, name: str) -> str:
+def switch(service: Service, name: str) -> str:
     """The terminal chat's ``/collection [NAME]``: switch to NAME if given; say which answers."""
-    if not isinstance(service, CollectionServices):
-        return messages.COLLECTION_ACTIVE.format(name=DEFAULT, known=DEFAULT)
     if name.strip():
         service.use(name)
-    return messages.COLLECTION_ACTIVE.format(
-        name=service.active, known=", ".join(service.config.names)
-    )
+    return messages.COLLECTION_ACTIVE.format(name=service.active, known=", ".join(service.names))

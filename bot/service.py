@@ -18,6 +18,7 @@ from bot import followup, messages
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import QuestionError
 from bot.followup import Turn
+from bot.routing import OneCollection
 from index.documents import Document
 from index.highlight import Highlighter, default_highlighter
 from index.search import Searcher, refers_back
@@ -50,7 +51,7 @@ def clean_question(text: str, limit: int) -> tuple[str, bool]:
     return cut, True
 
 
-class QuoteService:
+class QuoteService(OneCollection):
     """Answers questions about one index with verbatim quotes."""
 
     def __init__(

@@ -32,6 +32,7 @@ from bot.answers import Answer
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
 from bot.metrics import Metrics
+from bot.routing import OneCollection
 from bot.storage import Store, open_store
 
 DEFERRED_CHANNEL_MESSAGE, CHANNEL_MESSAGE = 5, 4
@@ -41,7 +42,7 @@ PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, mess
 # --------------------------------------------------------------------------- service doubles
 
 
-class SlowService:
+class SlowService(OneCollection):
     """Wraps a service so that each answer takes ``delay`` seconds of blocking work."""
 
     def __init__(self, inner: Any, delay: float) -> None:
@@ -56,7 +57,7 @@ class SlowService:
         return getattr(self.inner, name)
 
 
-class FailingService:
+class FailingService(OneCollection):
     """Wraps a service so that every question fails with an internal error."""
 
     def __init__(self, inner: Any) -> None:

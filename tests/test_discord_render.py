@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import messages
 from bot.adapters import discord_views as views
-from bot.adapters.discord_bot import answer_view
+from bot.adapters.discord_views import answer_view
 from bot.answers import Answer, Context, Quote, SourceInfo
 
 TITLE = "Denver City Council passes ordinance"

@@ -53,6 +53,7 @@ from bot.answers import Answer, Quote
 from bot.config import Settings
 from bot.errors import ConfigError, QuotebotError
 from bot.render import shown_quotes
+from bot.routing import OneCollection
 from bot.service import QuoteService
 from bot.storage import Store, open_store
 
@@ -337,7 +338,7 @@ def test_bad_signature_and_replayed_timestamp_are_refused_with_nothing_sent(
 def test_corpus_text_and_questions_cannot_ping_or_forge_links(tmp_path: Path) -> None:
     hostile = "Vote now <!channel> & see <http://evil.example|the results> <@U123>"
 
-    class HostileService:
+    class HostileService(OneCollection):
         def ask(self, question: str) -> Answer:
             quote = Quote(hostile, "x.md", "A <b> & c", 1, 0, len(hostile), 0.9)
             return Answer(question=question, quotes=(quote,), abstained=False, confidence=0.9)
@@ -366,7 +367,7 @@ def test_corpus_text_and_questions_cannot_ping_or_forge_links(tmp_path: Path) ->
     } == {"text"}
 
 
-class GatedService:
+class GatedService(OneCollection):
     """Holds every answer until the test opens the gate, like a service that is very slow."""
 
     def __init__(self, inner: Any) -> None:
@@ -452,7 +453,7 @@ def test_a_cooldown_counts_questions_asked_of_either_bot(
 def test_an_unexpected_error_shows_an_apology_and_logs_the_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    class BrokenService:
+    class BrokenService(OneCollection):
         def ask(self, question: str) -> Answer:
             raise RuntimeError("disk /srv/secret/index is corrupt")
 

@@ -1,7 +1,9 @@
 """Discord renderings of answers, sources and context, within Discord's size limits.
 
 Pure functions from the service's values to ``discord.Embed`` objects and
-component ids; no network and no client state, so they are tested directly.
+component ids, and the buttons under an answer; no network and no client state,
+so they are tested directly. A button's click is handed to the client that
+received it (a :class:`ButtonHandler`).
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
 from bot import messages, render
 from bot.answers import Answer, Context, Quote, SourceInfo
+from bot.storage import DOWN, UP
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 CONTENT_LIMIT = 2000
@@ -27,6 +31,8 @@ CUSTOM_ID_LIMIT = 100
 # A citation line is never cut; these bound its parts so that it always fits.
 CITATION_TITLE_LIMIT = 200
 SOURCE_URL_LIMIT = 512
+
+NO_MENTIONS = discord.AllowedMentions.none()  # on everything the bot sends
 
 ANSWER_COLOUR = discord.Colour(0x2B8A3E)
 NOT_FOUND_COLOUR = discord.Colour(0x868E96)
@@ -230,3 +236,83 @@ def quote_id_from_ref(ref: str, documents: Iterable[str]) -> str | None:
 
 def document_hash(document: str) -> str:
     return hashlib.sha256(document.encode()).hexdigest()[:12]
+
+
+def answer_view(answer: Answer) -> discord.ui.View:
+    """👍 / 👎 and, when there is a quote to expand, "More context"."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(UP, answer.id))
+    view.add_item(VoteButton(DOWN, answer.id))
+    shown = answer.closest if answer.abstained else answer.quotes
+    if shown:
+        view.add_item(ContextButton(context_id(shown[0])))
+    return view
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=VOTE_TEMPLATE):
+    def __init__(self, vote: str, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="👍" if vote == UP else "👎",
+                custom_id=vote_id(vote, answer_id),
+            )
+        )
+        self.vote = vote
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> VoteButton:
+        return cls(match["vote"], match["answer_id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _handler(interaction).vote(interaction, self.vote, self.answer_id)
+
+
+class ContextButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CONTEXT_TEMPLATE):
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label=messages.MORE_CONTEXT,
+                custom_id=custom_id,
+            )
+        )
+        self.ref = custom_id.removeprefix(CONTEXT_PREFIX)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ContextButton:
+        return cls(CONTEXT_PREFIX + match["ref"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _handler(interaction).more_context(interaction, self.ref)
+
+
+def answer_id_of(message: discord.Message) -> str | None:
+    """The id of the answer a message of this bot shows, read from its vote buttons."""
+    for row in message.components:
+        for item in getattr(row, "children", ()):
+            match = re.fullmatch(VOTE_TEMPLATE, getattr(item, "custom_id", None) or "")
+            if match:
+                return match["answer_id"]
+    return None
+
+
+@runtime_checkable
+class ButtonHandler(Protocol):
+    """The client that answers clicks on the buttons under an answer."""
+
+    async def vote(self, interaction: discord.Interaction, vote: str, answer_id: str) -> None: ...
+
+    async def more_context(self, interaction: discord.Interaction, ref: str) -> None: ...
+
+
+def _handler(interaction: discord.Interaction[Any]) -> ButtonHandler:
+    client = interaction.client
+    if not isinstance(client, ButtonHandler):
+        raise TypeError(f"buttons need a quotebot client, not {type(client).__name__}")
+    return client

@@ -14,6 +14,9 @@ function runs on the request thread and returns at once, and the answering runs
 in bolt's lazy listeners on a worker pool, so Slack's 3-second deadline holds
 however busy the service is.
 
+Answering itself is :mod:`bot.asking`; this module turns Slack's events into
+its calls and renders the answers with :mod:`bot.adapters.slack_blocks`.
+
 HTTP mode is served by waitress (:mod:`bot.http_server`) behind
 :class:`~bot.adapters.slack_http.SlackGate`, with ``/healthz`` and ``/metrics``
 on the same port. SIGTERM stops accepting requests, lets the acknowledgements in
@@ -31,7 +34,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, Respond
@@ -52,21 +55,16 @@ from bot.adapters.slack_blocks import (
     unescape,
 )
 from bot.adapters.slack_http import SlackGate
-from bot.answers import Answer
+from bot.asking import Asking, Question, Thread
 from bot.config import Settings
-from bot.cooldown import Cooldown
 from bot.errors import CollectionError, ConfigError, QuotebotError
-from bot.followup import Turn
 from bot.http_server import HttpServer
-from bot.library import Library, library_for, safe_name, too_big
+from bot.library import Library, safe_name, too_big
 from bot.logfilter import Redactor
-from bot.metrics import COOLDOWN, Health, Metrics, ops_app
+from bot.metrics import Health, Metrics, ops_app
 from bot.render import sources_text
-from bot.routing import slack_route
+from bot.routing import Service
 from bot.storage import DOWN, UP, Store
-
-if TYPE_CHECKING:
-    from bot.service import QuoteService
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +120,7 @@ class SlackBot:
     def __init__(
         self,
         settings: Settings,
-        service: QuoteService,
+        service: Service,
         store: Store,
         *,
         workers: int = WORKERS,
@@ -131,11 +129,17 @@ class SlackBot:
     ) -> None:
         self.settings = settings
         self.service = service
-        self.library = library_for(service)  # files added in a DM, /remove
+        self.library = service.library  # files added in a DM, /remove
         self.store = store
         self.metrics = metrics or Metrics()
         self.redactor = redactor
-        self.cooldown = Cooldown(store, PLATFORM, settings.cooldown_rate, settings.cooldown_seconds)
+        self.asking = Asking(
+            store,
+            PLATFORM,
+            self.metrics,
+            rate=settings.cooldown_rate,
+            per_seconds=settings.cooldown_seconds,
+        )
         self.client = WebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT
         )
@@ -246,14 +250,9 @@ class SlackBot:
             return  # the ack has shown the help
         question = unescape(command.get("text", "")).strip()
         with replying(lambda text: respond(text=notice(text), response_type="ephemeral")):
-            wait = self.cooldown.retry_after(command.get("user_id", ""))
-            if wait > 0:
-                self.metrics.question(PLATFORM, COOLDOWN)
-                respond(
-                    text=notice(messages.COOLDOWN.format(seconds=wait)), response_type="ephemeral"
-                )
-                return
-            answer = self._answer(question, command.get("channel_id"))
+            self.asking.admit(command.get("user_id", ""))
+            route = self.service.for_slack(command.get("channel_id"))
+            answer = self.asking.answer(Question(question, route))
             _check_delivery(
                 respond(
                     text=fallback_text(answer),
@@ -264,7 +263,7 @@ class SlackBot:
 
     def _sources(self, ack: Ack, command: dict[str, Any]) -> None:
         with replying(lambda text: ack(text=notice(text))):
-            _, service = slack_route(self.service, command.get("channel_id"))
+            service = self.service.for_slack(command.get("channel_id")).service
             ack(text=notice(sources_text(service.sources())), response_type="ephemeral")
 
     # -- mentions -------------------------------------------------------------
@@ -287,24 +286,23 @@ class SlackBot:
         with replying(private):
             # Slack retries an event it thinks was missed, maybe to another replica;
             # the first process to claim its id answers it.
-            if not self.store.first_sight(f"slack:event:{key}"):
-                self.metrics.deduplicated.labels(PLATFORM).inc()
-                log.info("Slack: event %s was already handled; ignoring the retry", key)
+            if not self.asking.claim(f"event:{key}"):
                 return
             if _wants_help(question):
                 private(messages.SLACK_HELP)
                 return
-            wait = self.cooldown.retry_after(user)
-            if wait > 0:
-                self.metrics.question(PLATFORM, COOLDOWN)
-                private(messages.COOLDOWN.format(seconds=wait))
-                return
+            self.asking.admit(user)
             # A mention inside a thread continues its conversation: the thread's last
             # answered question (kept in the store, so any replica knows it) is context.
-            earlier = None
-            if event.get("thread_ts"):
-                earlier = self.store.thread_answer(PLATFORM, channel, thread_ts)
-            answer = self._answer(question, channel, Turn.of(earlier) if earlier else None)
+            # A mention outside one starts a thread under it.
+            thread = Thread(channel, thread_ts)
+            asked = Question(
+                question,
+                self.service.for_slack(channel),
+                follows=thread if event.get("thread_ts") else None,
+                keep_in=thread,
+            )
+            answer = self.asking.answer(asked)
             client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
@@ -313,8 +311,6 @@ class SlackBot:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-            if not answer.abstained:
-                self.store.remember_thread(PLATFORM, channel, thread_ts, answer.id)
 
     def _without_own_mention(self, text: str) -> str:
         if not self.bot_user_id:
@@ -340,8 +336,7 @@ class SlackBot:
 
         key = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
         with replying(reply):
-            if not self.store.first_sight(f"slack:event:{key}"):
-                self.metrics.deduplicated.labels(PLATFORM).inc()
+            if not self.asking.claim(f"event:{key}"):
                 return
             if not files or not asks_to_add:  # "add" without a file, or a file without "add"
                 reply(messages.SLACK_ADD_HINT)
@@ -368,7 +363,7 @@ class SlackBot:
             if len(words) > 1 and words[-1] in known:
                 collection = words.pop()
             else:
-                collection = slack_route(self.service, command.get("channel_id"))[0]
+                collection = self.service.for_slack(command.get("channel_id")).collection
             library, collection = self._admin_library(command.get("user_id", ""), collection)
             private(library.remove(" ".join(words), collection).reply())
 
@@ -441,21 +436,6 @@ class SlackBot:
             # The asker's private copy becomes a note, so it cannot be shared twice.
             respond(text=notice(messages.SHARED), replace_original=True)
 
-    # -- shared steps ---------------------------------------------------------
-
-    def _answer(
-        self, question: str, channel: str | None = None, previous: Turn | None = None
-    ) -> Answer:
-        collection, service = slack_route(self.service, channel)
-        with self.metrics.answering(PLATFORM) as answered:
-            if previous is None:
-                answer = service.ask(question)
-            else:
-                answer = service.ask(question, previous=previous)
-            answered(answer.abstained)
-        self.store.remember(answer, PLATFORM, collection=collection)
-        return answer
-
 
 def _ack(ack: Ack) -> None:
     ack()
@@ -515,7 +495,7 @@ def _send_quietly(reply: Callable[[str], object], text: str) -> None:
 
 def run(
     settings: Settings,
-    service: QuoteService,
+    service: Service,
     store: Store,
     *,
     http: bool = False,

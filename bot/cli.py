@@ -40,23 +40,28 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="build or update the index")
+    p.set_defaults(func=_cmd_index)
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the corpus)")
     p.add_argument("--rebuild", action="store_true", help="re-embed every document")
     p.add_argument("--kind", choices=KINDS, help="FAISS index kind (QUOTEBOT_INDEX_KIND)")
     p.add_argument("--collection", metavar="NAME", help="only this collection (default: all)")
 
     p = sub.add_parser("ask", help="answer one question (or one per stdin line with -)")
+    p.set_defaults(func=_cmd_ask)
     p.add_argument("question", nargs="+", help="the question, or - to read questions from stdin")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--collection", metavar="NAME", help="answer from this collection")
 
     p = sub.add_parser("sources", help="list the indexed documents")
+    p.set_defaults(func=_cmd_sources)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--collection", metavar="NAME", help="this collection's documents")
 
-    sub.add_parser("chat", help="interactive terminal chat (/ask, /sources, /collection, /help)")
+    chat = "interactive terminal chat (/ask, /sources, /collection, /help)"
+    sub.add_parser("chat", help=chat).set_defaults(func=_cmd_chat)
 
     p = sub.add_parser("run", help="start the configured chat adapters (default: terminal chat)")
+    p.set_defaults(func=_cmd_run)
     p.add_argument("platform", nargs="?", choices=["discord", "slack"], help="only this one")
     p.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
     p.add_argument("--port", type=int, default=3000, help="Slack HTTP mode port (default 3000)")
@@ -74,10 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("db", help="the state store (QUOTEBOT_DATABASE_URL)")
+    p.set_defaults(func=_cmd_db)
     db = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="create or migrate the schema (also done at start-up)")
 
     p = sub.add_parser("feedback", help="the votes users gave: export or summarise")
+    p.set_defaults(func=_cmd_feedback)
     fb = p.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
     e = fb.add_parser("export", help="rated answers as a SQuAD-format file for quotebot eval")
     e.add_argument("--since", help="only answers asked on or after this date (YYYY-MM-DD, UTC)")
@@ -88,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         "eval",
         help="evaluate on a SQuAD-format file, or on a corpus folder and a .jsonl of questions",
     )
+    p.set_defaults(func=_cmd_eval)
     p.add_argument("file", type=Path, help="SQuAD JSON, or questions .jsonl (with --corpus)")
     p.add_argument(
         "--corpus",
@@ -114,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("tune", help="fit the ranker on a SQuAD tuning split")
+    p.set_defaults(func=_cmd_tune)
     p.add_argument("file", type=Path)
     p.add_argument("--articles", default="0:24", help="article range A:B (default 0:24)")
     p.add_argument(
@@ -160,8 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.app import quiet_libraries
 
         quiet_libraries()
-        handler = globals()[f"_cmd_{args.command}"]
-        return int(handler(args, settings) or 0)
+        return int(args.func(args, settings) or 0)
     except QuotebotError as exc:
         print(neutralise(f"quotebot: {exc}"), file=sys.stderr)
         return 2

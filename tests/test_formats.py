@@ -148,6 +148,8 @@ def test_a_file_that_only_claims_to_be_docx_is_one_warning(tmp_path: Path) -> No
 # --------------------------------------------------------------------------- .rst
 
 GUIDE_RST = """\
+:orphan:
+
 Requests guide
 ==============
 
@@ -216,6 +218,10 @@ Why is my proxy ignored?
 
    Text inside a directive nobody here knows.
 
+.. only:: html
+
+   Shown on the web page.
+
 .. toctree::
    :maxdepth: 2
 
@@ -253,8 +259,9 @@ def test_rst_sphinx_markup_keeps_the_text_a_reader_sees(tmp_path: Path) -> None:
     assert "Sessions reuse connections." in texts
     assert "Added in version 2.1: The timeout argument." in texts
     assert "Text inside a directive nobody here knows." in texts
+    assert "Shown on the web page." in texts and "html" not in texts
     # Build configuration and raw markup are not content.
-    assert "maxdepth" not in doc.text and "api" not in texts and "alert" not in doc.text
+    assert "orphan" not in doc.text and "maxdepth" not in doc.text and "api" not in texts and "alert" not in doc.text
     assert ":func:" not in doc.text and "``" not in doc.text
 
 

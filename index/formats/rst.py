@@ -86,6 +86,10 @@ _SKIPPED_DIRECTIVES = frozenset(
         "mermaid",
     }
 )
+# Directives whose argument is a condition or a layout setting, not text to read.
+_CONTENT_ONLY_DIRECTIVES = frozenset(
+    {"only", "ifconfig", "tabs", "grid", "grid-item", "rst-class", "cssclass", "class"}
+)
 _VERSION_DIRECTIVES = {
     "versionadded": "Added in version",
     "versionchanged": "Changed in version",
@@ -207,7 +211,7 @@ def _directive_for(name: str) -> type:
                 paragraph += nodes.Text(lead + (": " if explanation else "."))
                 paragraph += self._inline(explanation)
                 container += paragraph
-            elif argument:
+            elif argument and base not in _CONTENT_ONLY_DIRECTIVES:
                 # A signature (``.. function:: connect(host, port)``) or an admonition's
                 # title: a reader sees it above the content.
                 paragraph = nodes.paragraph()
@@ -293,6 +297,8 @@ class _Walker:
                 for entry in node.children:
                     name = _text(entry.children[0]) if entry.children else ""
                     body = entry.children[1] if len(entry.children) > 1 else None
+                    if body is None or not body.astext().strip():
+                        continue  # a bare flag such as Sphinx's ``:orphan:``
                     actions.extend(self._term_item(name, body, id(node)))
                 stack.extend(reversed(actions))
             elif isinstance(node, nodes.table):

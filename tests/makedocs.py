@@ -81,8 +81,8 @@ def _with_outline(pdf: bytes, outline: Sequence[Bookmark]) -> bytes:
     return out.getvalue()
 
 
-# A Word block: ("heading", text, level), ("title", text), ("para", text),
-# ("bullet", text), ("number", text), ("code", text), ("table", [[cell, ...], ...]).
+# A Word block: ("heading", text, level), ("title", text), ("para", text), ("bullet", text),
+# ("bullet2", text), ("number", text), ("code", text), ("table", [[cell, ...], ...]).
 WordBlock = tuple[object, ...]
 
 
@@ -100,6 +100,8 @@ def make_docx(blocks: Sequence[WordBlock], title: str = "") -> bytes:
             word.add_paragraph(str(block[1]), style="Title")
         elif kind == "bullet":
             word.add_paragraph(str(block[1]), style="List Bullet")
+        elif kind == "bullet2":  # an item of a list nested in the one above
+            word.add_paragraph(str(block[1]), style="List Bullet 2")
         elif kind == "number":
             word.add_paragraph(str(block[1]), style="List Number")
         elif kind == "code":

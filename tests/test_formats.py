@@ -58,6 +58,7 @@ HANDBOOK = [
     ("para", "Parents get sixteen weeks of paid leave."),
     ("bullet", "Tell your manager a month ahead."),
     ("bullet", "Fill in the leave form."),
+    ("bullet2", "Attach the birth certificate."),
     ("para", "Eligibility"),
     ("number", "Six months of service."),
     ("heading", "Sick leave", 2),
@@ -98,10 +99,13 @@ def test_docx_lists_tables_and_code_keep_their_kind(tmp_path: Path) -> None:
     assert [t for t, _ in items] == [
         "Tell your manager a month ahead.",
         "Fill in the leave form.",
+        "Attach the birth certificate.",
         "Six months of service.",
     ]
-    # One group per list: the prose line between them ends the first list.
-    assert items[0][1] == items[1][1] != items[2][1]
+    # One group per list, the nested item in it: the prose line between them ends the first.
+    assert items[0][1] == items[1][1] == items[2][1] != items[3][1]
+    depths = [doc.blocks[n].depth for n, b in enumerate(doc.blocks) if b.kind == ITEM]
+    assert depths == [0, 0, 1, 0]
 
     table = [(kind, text, trail) for kind, text, trail, _ in blocks if kind in (HEADER, ROW)]
     assert table == [
@@ -282,6 +286,8 @@ def test_rst_code_lists_tables_and_definitions(tmp_path: Path) -> None:
         "nothing else",
     ]
     assert len({g for _, g in listed}) == 1  # the nested item stays in its list
+    depths = [doc.blocks[n].depth for n, b in enumerate(doc.blocks) if b.kind == ITEM][:4]
+    assert depths == [0, 0, 1, 0]
     table = [(kind, text) for kind, text, _, _ in blocks if kind in (HEADER, ROW)]
     assert table == [
         (HEADER, "Option | Meaning"),

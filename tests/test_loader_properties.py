@@ -47,8 +47,11 @@ def check_loads_soundly(path: Path) -> Document | None:
     for block in doc.blocks:
         assert block.kind in KINDS
         assert block.section is None or 0 <= block.section < len(doc.sections)
+        assert block.depth >= 0
     for n, section in enumerate(doc.sections):
-        assert section.title.strip() and section.level >= 1
+        assert section.title == section.title.strip() and section.level >= 1
+        # Markdown's empty ATX heading ("#" alone) is a section without a title.
+        assert section.title or path.suffix in (".md", ".markdown")
         assert section.parent is None or 0 <= section.parent < n
     for n in range(1, len(doc.paragraphs) + 1):
         doc.trail(n)  # terminates: parents point backwards
@@ -185,7 +188,7 @@ word_text = st.text(
     max_size=30,
 )
 word_block = st.one_of(
-    st.tuples(st.sampled_from(["para", "bullet", "number", "code", "title"]), word_text),
+    st.tuples(st.sampled_from(["para", "bullet", "bullet2", "number", "code", "title"]), word_text),
     st.tuples(st.just("heading"), word_text, st.integers(0, 9)),
     st.tuples(
         st.just("table"),

@@ -66,7 +66,9 @@ class TextBuilder:
         while self._open and any(i == index for _, i in self._open):
             self._open.pop()
 
-    def paragraph(self, text: str, kind: str = PROSE, group: int | None = None) -> bool:
+    def paragraph(
+        self, text: str, kind: str = PROSE, group: int | None = None, depth: int = 0
+    ) -> bool:
         """Append one block; leading and trailing whitespace is left out of its span.
 
         Returns False (and appends nothing) when ``text`` is blank.
@@ -76,20 +78,21 @@ class TextBuilder:
             return False
         start = self._append(stripped)
         self.paragraphs.append((start, start + len(stripped)))
-        self.blocks.append(Block(kind, self.section, group))
+        self.blocks.append(Block(kind, self.section, group, depth))
         self._last_list = None
         return True
 
-    def item(self, text: str, list_key: Hashable, kind: str = ITEM) -> bool:
+    def item(self, text: str, list_key: Hashable, kind: str = ITEM, depth: int = 0) -> bool:
         """Append a list item (or table row) of the list ``list_key``.
 
         Consecutive items of one list share a group; a list interrupted by
         another block continues in a new group, so each group is contiguous.
+        ``depth`` is how deeply the item's list is nested (0: the outermost).
         """
         last = self._last_list
         if last is None or last != list_key:
             self._groups += 1
-        if not self.paragraph(text, kind, self._groups):
+        if not self.paragraph(text, kind, self._groups, depth):
             self._last_list = last
             return False
         self._last_list = list_key

@@ -116,7 +116,7 @@ def _walk(word: Any, builder: TextBuilder) -> str:
                 title = " ".join(text.split())
             builder.heading(text, level)
         elif _is_list_item(part, style):
-            builder.item(text, "list", ITEM)
+            builder.item(text, "list", ITEM, _list_depth(part, style))
         else:
             builder.paragraph(text)
     flush_code()
@@ -176,6 +176,17 @@ def _is_list_item(paragraph: Any, style: str) -> bool:
         return True
     properties = paragraph._p.pPr
     return properties is not None and properties.numPr is not None
+
+
+def _list_depth(paragraph: Any, style: str) -> int:
+    """0 for a top-level item: the numbering level, else the style's number ("List Bullet 2")."""
+    properties = paragraph._p.pPr
+    numbering = properties.numPr if properties is not None else None
+    if numbering is not None and numbering.ilvl is not None:
+        return max(0, min(int(numbering.ilvl.val), 8))
+    match = _LIST_STYLE.match(style)
+    level = (match.group(3) or "").strip() if match else ""
+    return int(level) - 1 if level.isdigit() and int(level) > 0 else 0
 
 
 def _is_code(paragraph: Any, style: str) -> bool:

@@ -33,6 +33,7 @@ from index.documents import (
     Section,
     Span,
     _blocks,
+    _collapse,
     _lines,
     _pretty_stem,
     _read_bytes,
@@ -366,7 +367,3 @@ def _pdf_date(metadata: Any) -> str:
     except Exception:  # a malformed date string in the metadata is not worth a skip
         return ""
     return created.date().isoformat() if created else ""
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())

@@ -25,6 +25,7 @@ from typing import Any
 from index.documents import (
     CODE,
     HEADER,
+    ITEM,
     ROW,
     Document,
     _blocks,
@@ -324,11 +325,11 @@ class _Walker:
         """
         from docutils import nodes
 
-        key = _outermost_list(node)
+        key, depth = _outermost_list(node)
         actions: list[Any] = []
         for item in node.children:
             lead = " ".join(_text(c) for c in item.children if isinstance(c, nodes.paragraph))
-            actions.append(functools.partial(self.builder.item, lead, key))
+            actions.append(functools.partial(self.builder.item, lead, key, ITEM, depth))
             actions.extend(c for c in item.children if not isinstance(c, nodes.paragraph))
         return actions
 
@@ -382,17 +383,17 @@ class _Walker:
                     self.builder.item(" | ".join(cells), id(node), kind)
 
 
-def _outermost_list(node: Any) -> Any:
-    """The outermost list ``node`` is nested in: nested items join their parent's group."""
+def _outermost_list(node: Any) -> tuple[int, int]:
+    """The outermost list ``node`` is nested in, and how deeply: nested items join its group."""
     from docutils import nodes
 
-    outer = node
+    outer, depth = node, 0
     parent = node.parent
     while parent is not None:
         if isinstance(parent, (nodes.bullet_list, nodes.enumerated_list)):
-            outer = parent
+            outer, depth = parent, depth + 1
         parent = parent.parent
-    return id(outer)
+    return id(outer), depth
 
 
 def _silent_nodes() -> tuple[type, ...]:

@@ -124,8 +124,6 @@ def load(path: Path, doc_id: str) -> Document:
         opened = sorted((where, n) for n, (_, _, where) in enumerate(headings))
         keys = [o[0] for o in opened]
         blocks = tuple(Block(PROSE, _innermost(opened, keys, start)) for start, _ in paragraphs)
-    if not title and sections:
-        title = sections[0].title
     return Document(
         doc_id=doc_id,
         title=title or _pretty_stem(path),

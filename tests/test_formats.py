@@ -171,7 +171,7 @@ Installation
 
 Install it with pip:
 
-.. code-block:: console
+.. Code-Block:: console
 
    $ python -m pip install requests
 

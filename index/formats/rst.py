@@ -157,11 +157,12 @@ def _register(source: str) -> None:
     for key, value in _SETTINGS.items():
         setattr(settings, key, value)
     lookup = new_document("<lookup>", settings)
-    for name in set(_DIRECTIVE.findall(source)):
+    # docutils looks directives and roles up by their lower-cased names.
+    for name in {n.lower() for n in _DIRECTIVE.findall(source)}:
         known, _ = directives.directive(name, en, lookup)
         if known is None:
             directives.register_directive(name, _directive_for(name))
-    for name in set(_ROLE.findall(source)):
+    for name in {n.lower() for n in _ROLE.findall(source)}:
         known, _ = roles.role(name, en, 0, lookup.reporter)
         if known is None:
             roles.register_local_role(name, _plain_role)

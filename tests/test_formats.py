@@ -171,7 +171,7 @@ Installation
 
 Install it with pip:
 
-.. Code-Block:: console
+.. code-block:: console
 
    $ python -m pip install requests
 
@@ -425,3 +425,9 @@ def test_damaged_pdf_outline_keeps_the_text(tmp_path: Path) -> None:
     assert "Body." in doc.text
     with pytest.raises(CorpusError):
         load(tmp_path, "y.pdf", b"%PDF-1.4\n" + b"garbage" * 10)
+
+
+def test_rst_directive_names_are_read_whatever_their_case(tmp_path: Path) -> None:
+    doc = load(tmp_path, "case.rst", "Setup\n=====\n\n.. VersionChanged:: 3.0\n   Faster.\n")
+
+    assert [text for _, text, _, _ in blocks_of(doc)] == ["Changed in version 3.0: Faster."]

@@ -176,3 +176,28 @@ def test_a_source_with_a_fragment_gets_the_heading_anchor_instead() -> None:
     quote = Quote("x", "a.md", "A", 1, 0, 1, 0.5, source="https://example.org/a#top", anchor="b")
 
     assert link(quote) == "https://example.org/a#b"
+
+
+def test_a_shared_answer_keeps_its_section_anchor_kind_and_header() -> None:
+    from bot.storage import decode_answer, encode_answer
+
+    row = Quote(
+        "| Team | 29 euros |",
+        "help.md",
+        "Help",
+        9,
+        40,
+        59,
+        0.8,
+        source="https://example.org/help",
+        section=("Billing", "Plans"),
+        anchor="plans",
+        kind="row",
+        header=(10, 38),
+    )
+    answer = Answer("What does Team cost?", (row,), False, 0.9)
+
+    again = decode_answer(answer.id, encode_answer(answer))
+
+    assert again.quotes[0] == row
+    assert views.citation_line(1, again.quotes[0]).startswith("**[1]** Help › Billing › Plans, ¶ 9")

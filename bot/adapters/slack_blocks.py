@@ -12,11 +12,17 @@ to the same) and a message has at most 50 blocks.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bot import messages, render
 from bot.answers import Answer, Quote
+from bot.errors import QuotebotError
+
+log = logging.getLogger(__name__)
 
 SECTION_LIMIT = 3000  # characters of text in a section or a context element
 MAX_BLOCKS = 50  # blocks in one message
@@ -173,3 +179,27 @@ def fallback_text(answer: Answer) -> str:
 def notice(text: str) -> str:
     """A short user-facing message (help, errors, thanks) made safe for mrkdwn."""
     return fit(text, SECTION_LIMIT)
+
+
+@contextmanager
+def replying(reply: Callable[[str], object]) -> Iterator[None]:
+    """Turn a failure into a reply: a :class:`QuotebotError`'s own message, else an apology.
+
+    The traceback goes to the log only; ``str(exc)`` of an unexpected error
+    never reaches a chat message.
+    """
+    try:
+        yield
+    except QuotebotError as exc:
+        log.info("Slack: %s", exc)
+        _send_quietly(reply, str(exc))
+    except Exception:
+        log.exception("Slack: answering failed")
+        _send_quietly(reply, messages.GENERIC_ERROR)
+
+
+def _send_quietly(reply: Callable[[str], object], text: str) -> None:
+    try:
+        reply(text)
+    except Exception:
+        log.exception("Slack: could not send the error message")

@@ -28,23 +28,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import signal
 import threading
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookResponse
 
-from bot import messages, permissions
+from bot import messages
 from bot.adapters.slack_blocks import (
     ACTION_SHARE,
     ACTION_VOTE_DOWN,
@@ -52,16 +46,23 @@ from bot.adapters.slack_blocks import (
     answer_blocks,
     fallback_text,
     notice,
+    replying,
     unescape,
 )
-from bot.adapters.slack_http import SlackGate
+from bot.adapters.slack_connect import (
+    check_settings,
+    check_token,
+    connect_socket_mode,
+    stop_on_sigterm,
+)
+from bot.adapters.slack_documents import add_from_direct_message, remove_command
+from bot.adapters.slack_http import events_server
 from bot.asking import Asking, Question, Thread
 from bot.config import Settings
-from bot.errors import CollectionError, ConfigError, QuotebotError
+from bot.errors import QuotebotError
 from bot.http_server import HttpServer
-from bot.library import Library, safe_name, too_big
 from bot.logfilter import Redactor
-from bot.metrics import Health, Metrics, ops_app
+from bot.metrics import Health, Metrics
 from bot.render import sources_text
 from bot.routing import Service
 from bot.storage import DOWN, UP, Store
@@ -72,39 +73,6 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 WORKERS = 8  # threads answering questions; acks never wait for them
 API_TIMEOUT = 15  # seconds for one Web API call
-
-
-def check_settings(settings: Settings, *, http: bool) -> None:
-    """Raise :class:`ConfigError` naming the variables the chosen mode still needs."""
-    if http:
-        needed = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
-        values = [settings.slack_bot_token, settings.slack_signing_secret]
-        mode = "HTTP mode (--http)"
-    else:
-        needed = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
-        values = [settings.slack_bot_token, settings.slack_app_token]
-        mode = "Socket Mode (or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET with --http)"
-    missing = [name for name, value in zip(needed, values, strict=True) if not value]
-    if missing:
-        raise ConfigError(
-            messages.SLACK_SETTINGS_MISSING.format(
-                names=" and ".join(missing), needed=" and ".join(needed), mode=mode
-            )
-        )
-    if not http and not settings.slack_app_token.startswith("xapp-"):
-        raise ConfigError(messages.SLACK_APP_TOKEN_KIND)
-
-
-def check_token(client: WebClient, api_url: str) -> dict[str, Any]:
-    """Call ``auth.test``; a rejected token or an unreachable API becomes one clear line."""
-    try:
-        return dict(client.auth_test().data)  # type: ignore[arg-type]
-    except SlackApiError as exc:
-        reason = exc.response.get("error", "unknown error")
-        raise ConfigError(messages.SLACK_TOKEN_REJECTED.format(reason=reason)) from None
-    except (OSError, SlackClientError):
-        log.debug("auth.test failed", exc_info=True)
-        raise QuotebotError(messages.SLACK_UNREACHABLE.format(url=api_url)) from None
 
 
 class SlackBot:
@@ -181,54 +149,19 @@ class SlackBot:
 
     def socket_mode(self) -> SocketModeHandler:
         """Connect to Slack over Socket Mode (returns once connected; :meth:`close` ends it)."""
-        handler = SocketModeHandler(
-            self.app, app_token=self.settings.slack_app_token, web_client=self.client
-        )
-        try:
-            handler.connect()
-        except SlackApiError as exc:
-            handler.close()
-            reason = exc.response.get("error", "unknown error")
-            raise ConfigError(messages.SLACK_APP_TOKEN_REJECTED.format(reason=reason)) from None
-        except (OSError, SlackClientError):
-            handler.close()
-            log.debug("Socket Mode connection failed", exc_info=True)
-            raise QuotebotError(
-                messages.SLACK_UNREACHABLE.format(url=self.settings.slack_api_url)
-            ) from None
-        self._socket = handler
-        return handler
+        self._socket = connect_socket_mode(self.app, self.settings, self.client)
+        return self._socket
 
     def http_server(self, host: str, port: int, *, health: Health | None = None) -> HttpServer:
         """The HTTP server for ``/slack/events``, ``/healthz`` and ``/metrics``.
 
         It is bound on return; the caller runs :meth:`HttpServer.serve` (or ``start``).
         """
-        if not self.settings.slack_signing_secret:
-            raise ConfigError(
-                messages.SLACK_SETTINGS_MISSING.format(
-                    names="SLACK_SIGNING_SECRET",
-                    needed="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
-                    mode="HTTP mode (--http)",
-                )
-            )
-        gate = SlackGate(
-            SlackRequestHandler(self.app, path=EVENTS_PATH),  # type: ignore[arg-type]
-            self.settings.slack_signing_secret,
-            path=EVENTS_PATH,
-            redactor=self.redactor,
-        )
         health = health or Health(
             lambda: self.service.index, database=self.store.ping, backend=self.store.backend
         )
-        return HttpServer(
-            ops_app(self.metrics, health, fallback=gate),
-            host,
-            port,
-            threads=self.settings.http_threads,
-            timeout=self.settings.http_timeout,
-            name="quotebot",
-            metrics=self.metrics,
+        return events_server(
+            self.app, self.settings, self.metrics, health, host, port, redactor=self.redactor
         )
 
     def close(self) -> None:
@@ -322,81 +255,10 @@ class SlackBot:
     def _direct_message(
         self, body: dict[str, Any], event: dict[str, Any], client: WebClient
     ) -> None:
-        """A file shared in a DM to the bot with the text ``add [collection]``."""
-        if event.get("channel_type") != "im" or event.get("bot_id"):
-            return  # channel messages (mentions have their own event) and bots
-        user, files = event.get("user", ""), event.get("files") or []
-        words = unescape(event.get("text", "")).split()
-        asks_to_add = bool(words) and words[0].lower() == "add"
-        if not user or user == self.bot_user_id or not (files or asks_to_add):
-            return  # other direct messages are not commands
-
-        def reply(text: str) -> None:
-            client.chat_postMessage(channel=event["channel"], text=notice(text))
-
-        key = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-        with replying(reply):
-            if not self.asking.claim(f"event:{key}"):
-                return
-            if not files or not asks_to_add:  # "add" without a file, or a file without "add"
-                reply(messages.SLACK_ADD_HINT)
-                return
-            library, collection = self._admin_library(user, words[1] if len(words) > 1 else None)
-            for file in files:
-                with replying(reply):
-                    name = safe_name(str(file.get("name") or ""))
-                    data = self._download(file, name)
-                    reply(library.add(name, data, collection).reply())
+        add_from_direct_message(self, body, event, client)
 
     def _remove_command(self, command: dict[str, Any], respond: Respond) -> None:
-        """``/remove <document> [collection]`` (default: the channel's collection)."""
-
-        def private(text: str) -> None:
-            respond(text=notice(text), response_type="ephemeral")
-
-        with replying(private):
-            words = unescape(command.get("text", "")).split()
-            if not words or words == ["help"]:
-                private(messages.SLACK_REMOVE_USAGE)
-                return
-            known = self.library.config.collections if self.library is not None else {}
-            if len(words) > 1 and words[-1] in known:
-                collection = words.pop()
-            else:
-                collection = self.service.for_slack(command.get("channel_id")).collection
-            library, collection = self._admin_library(command.get("user_id", ""), collection)
-            private(library.remove(" ".join(words), collection).reply())
-
-    def _admin_library(self, user: str, collection: str | None) -> tuple[Library, str]:
-        """The library and the collection ``user`` may change; PermissionDenied says why not."""
-        if self.library is None:
-            raise CollectionError(messages.ADD_UNAVAILABLE)
-        who = permissions.Requester(permissions.SLACK, user)
-        return self.library, permissions.require(self.library.config, collection, who)
-
-    def _download(self, file: dict[str, Any], name: str) -> bytes:
-        """The bytes of a shared file, fetched with the bot token from Slack's file host only."""
-        limit = self.settings.max_file_bytes
-        size = int(file.get("size") or 0)
-        if size > limit:
-            raise CollectionError(too_big(name, size, self.settings.max_file_mb))
-        url = str(file.get("url_private_download") or file.get("url_private") or "")
-        if not _slack_file_url(url, self.settings.slack_api_url):
-            log.warning("Slack: not downloading a shared file from an unexpected host")
-            raise CollectionError(messages.ADD_DOWNLOAD_FAILED.format(name=name))
-        request = urllib.request.Request(
-            url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"}
-        )
-        try:
-            # No redirects: the token must never follow one to another host.
-            with _NO_REDIRECTS.open(request, timeout=API_TIMEOUT) as response:
-                data: bytes = response.read(limit + 1)
-        except (OSError, ValueError) as exc:
-            log.warning("Slack: downloading a shared file failed: %s", type(exc).__name__)
-            raise CollectionError(messages.ADD_DOWNLOAD_FAILED.format(name=name)) from None
-        if len(data) > limit:
-            raise CollectionError(too_big(name, len(data), self.settings.max_file_mb))
-        return data
+        remove_command(self, command, respond)
 
     # -- buttons --------------------------------------------------------------
 
@@ -441,42 +303,9 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx is then raised as an HTTPError
-
-
-_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects())
-
-
-def _slack_file_url(url: str, api_url: str) -> bool:
-    """Whether ``url`` is on Slack's file host, or on the host of SLACK_API_URL."""
-    parts, api = urlsplit(url), urlsplit(api_url)
-    if parts.scheme == "https" and parts.hostname == "files.slack.com":
-        return True
-    return bool(parts.netloc) and (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
-
-
 def _wants_help(text: str) -> bool:
     # "/ask help" is Slack's convention for a command's usage (slash command style guide).
     return text.strip().lower() in ("", "help")
-
-
-@contextmanager
-def replying(reply: Callable[[str], object]) -> Iterator[None]:
-    """Turn a failure into a reply: a :class:`QuotebotError`'s own message, else an apology.
-
-    The traceback goes to the log only; ``str(exc)`` of an unexpected error
-    never reaches a chat message.
-    """
-    try:
-        yield
-    except QuotebotError as exc:
-        log.info("Slack: %s", exc)
-        _send_quietly(reply, str(exc))
-    except Exception:
-        log.exception("Slack: answering failed")
-        _send_quietly(reply, messages.GENERIC_ERROR)
 
 
 def _check_delivery(response: WebhookResponse) -> None:
@@ -484,13 +313,6 @@ def _check_delivery(response: WebhookResponse) -> None:
     # (expired after 30 minutes, or used more than five times).
     if response.status_code != 200:
         raise RuntimeError(f"response_url answered {response.status_code}: {response.body[:200]}")
-
-
-def _send_quietly(reply: Callable[[str], object], text: str) -> None:
-    try:
-        reply(text)
-    except Exception:
-        log.exception("Slack: could not send the error message")
 
 
 def run(
@@ -536,17 +358,3 @@ def run(
     finally:
         log.info("Slack: stopping; finishing the answers in progress")
         bot.close()
-
-
-@contextmanager
-def stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
-    """Make SIGTERM set ``stop`` while inside (only possible in the main thread)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    except ValueError:  # not the main thread: whoever started us stops us
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

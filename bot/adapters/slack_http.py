@@ -27,9 +27,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.http_server import MAX_BODY_BYTES, REFUSAL_REASON
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import messages
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.http_server import MAX_BODY_BYTES, REFUSAL_REASON, HttpServer
 from bot.logfilter import Redactor
-from bot.metrics import WSGIApp
+from bot.metrics import Health, Metrics, WSGIApp, ops_app
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +167,43 @@ def _form(text: str) -> dict[str, Any]:
     if "command" not in fields and "ssl_check" not in fields:
         raise Refused(400, "form body is neither a command nor a payload")
     return fields
+
+
+def events_server(
+    app: App,
+    settings: Settings,
+    metrics: Metrics,
+    health: Health,
+    host: str,
+    port: int,
+    *,
+    redactor: Redactor | None = None,
+    path: str = "/slack/events",
+) -> HttpServer:
+    """The HTTP server for bolt's ``app`` at ``path``, with ``/healthz`` and ``/metrics``.
+
+    It is bound on return; the caller runs :meth:`HttpServer.serve` (or ``start``).
+    """
+    if not settings.slack_signing_secret:
+        raise ConfigError(
+            messages.SLACK_SETTINGS_MISSING.format(
+                names="SLACK_SIGNING_SECRET",
+                needed="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+                mode="HTTP mode (--http)",
+            )
+        )
+    gate = SlackGate(
+        SlackRequestHandler(app, path=path),  # type: ignore[arg-type]
+        settings.slack_signing_secret,
+        path=path,
+        redactor=redactor,
+    )
+    return HttpServer(
+        ops_app(metrics, health, fallback=gate),
+        host,
+        port,
+        threads=settings.http_threads,
+        timeout=settings.http_timeout,
+        name="quotebot",
+        metrics=metrics,
+    )

@@ -29,6 +29,7 @@ from bot.metrics import COOLDOWN, Metrics
 
 if TYPE_CHECKING:
     from bot.answers import Answer
+    from bot.config import Settings
     from bot.routing import Route
     from bot.storage import Store
 
@@ -57,13 +58,11 @@ class Question:
 class Asking:
     """The platform-neutral steps of answering on ``platform`` ("slack", "discord")."""
 
-    def __init__(
-        self, store: Store, platform: str, metrics: Metrics, *, rate: int, per_seconds: float
-    ) -> None:
+    def __init__(self, settings: Settings, store: Store, platform: str, metrics: Metrics) -> None:
         self.store = store
         self.platform = platform
         self.metrics = metrics
-        self.cooldown = Cooldown(store, platform, rate, per_seconds)
+        self.cooldown = Cooldown(store, platform, settings.cooldown_rate, settings.cooldown_seconds)
 
     def claim(self, event: str) -> bool:
         """True unless another process (or shard) already took ``event``."""

@@ -26,18 +26,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import discord
 from discord.gateway import DiscordWebSocket
 
-from bot import messages, permissions
+from bot import messages
+from bot.adapters import discord_documents as documents
 from bot.adapters import discord_gateway as gateway
 from bot.adapters import discord_views as views
 from bot.adapters.discord_commands import QuoteTree, add_commands, report, report_to_message
+from bot.adapters.discord_documents import Change
 from bot.asking import Asking, Question, Thread
 from bot.config import Settings
-from bot.errors import CollectionError, ConfigError, QuotebotError
-from bot.library import safe_name, too_big
+from bot.errors import ConfigError, QuotebotError
 from bot.metrics import Metrics
 from bot.routing import Route, Service
 from bot.storage import Store
@@ -150,13 +150,7 @@ class QuoteClient(discord.Client):
         self.library = service.library  # /add and /remove
         self.store = store
         self.metrics = metrics or Metrics()
-        self.asking = Asking(
-            store,
-            PLATFORM,
-            self.metrics,
-            rate=settings.cooldown_rate,
-            per_seconds=settings.cooldown_seconds,
-        )
+        self.asking = Asking(settings, store, PLATFORM, self.metrics)
         self.tree = QuoteTree(self)
         add_commands(self.tree)
         self._busy: set[asyncio.Task[Any]] = set()
@@ -338,55 +332,11 @@ class QuoteClient(discord.Client):
                 embed=views.context_embed(context), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
 
-    async def change_documents(
-        self,
-        interaction: discord.Interaction,
-        *,
-        file: discord.Attachment | None = None,
-        document: str = "",
-        collection: str | None = None,
-    ) -> None:
-        """``/add`` (with ``file``) or ``/remove`` (with ``document``), for admins only."""
+    async def change_documents(self, interaction: discord.Interaction, change: Change) -> None:
+        """``/add`` or ``/remove``, for admins only."""
         async with self.handling(interaction):
-            if not await self.first_sight(interaction):
-                return
-            library = self.library
-            if library is None:
-                raise CollectionError(messages.ADD_UNAVAILABLE)
-            # Roles as this server's cache knows them: only roles of the server itself.
-            who = permissions.Requester(
-                permissions.DISCORD,
-                str(interaction.user.id),
-                server=str(interaction.guild_id) if interaction.guild_id else None,
-                roles=frozenset(str(r.id) for r in getattr(interaction.user, "roles", [])),
-                manage_server=interaction.permissions.manage_guild,
-            )
-            # Refused: report() logs and shows the reason, before anything is downloaded.
-            target = permissions.require(
-                library.config, collection or self.routed(interaction).collection, who
-            )
-            limit = self.settings.max_file_bytes
-            if file is not None:  # refused before downloading: an unsupported or huge file
-                name = safe_name(file.filename)
-                if file.size > limit:
-                    raise CollectionError(too_big(name, file.size, self.settings.max_file_mb))
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            if file is not None:
-                try:
-                    data = await file.read()
-                except (discord.HTTPException, aiohttp.ClientError) as exc:
-                    log.warning(
-                        "Interaction %s: download failed (%s).", interaction.id, type(exc).__name__
-                    )
-                    raise CollectionError(
-                        messages.ADD_DOWNLOAD_FAILED.format(name=safe_name(file.filename))
-                    ) from None
-                done: Any = await asyncio.to_thread(library.add, file.filename, data, target)
-            else:
-                done = await asyncio.to_thread(library.remove, document, target)
-            await interaction.edit_original_response(
-                content=views.content(done.reply()), allowed_mentions=NO_MENTIONS
-            )
+            if await self.first_sight(interaction):
+                await documents.change_documents(self, interaction, change)
 
     def routed(self, interaction: discord.Interaction) -> Route:
         """The collection (and its service) of the interaction's channel, thread parent or guild."""

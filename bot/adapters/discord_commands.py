@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 
 from bot import messages
+from bot.adapters.discord_documents import Change
 from bot.adapters.discord_views import NO_MENTIONS, content
 from bot.errors import QuotebotError
 
@@ -32,14 +33,7 @@ class CommandHandler(Protocol):
 
     async def help(self, interaction: discord.Interaction) -> None: ...
 
-    async def change_documents(
-        self,
-        interaction: discord.Interaction,
-        *,
-        file: discord.Attachment | None = None,
-        document: str = "",
-        collection: str | None = None,
-    ) -> None: ...
+    async def change_documents(self, interaction: discord.Interaction, change: Change) -> None: ...
 
 
 class QuoteTree(app_commands.CommandTree[Any]):
@@ -92,7 +86,7 @@ def add_commands(tree: QuoteTree) -> None:
         file: discord.Attachment,
         collection: str | None = None,
     ) -> None:
-        await _handler(interaction).change_documents(interaction, file=file, collection=collection)
+        await _handler(interaction).change_documents(interaction, Change(file, "", collection))
 
     @tree.command(name="remove", description=messages.REMOVE_DESCRIPTION)
     @app_commands.describe(
@@ -104,9 +98,8 @@ def add_commands(tree: QuoteTree) -> None:
         document: str,
         collection: str | None = None,
     ) -> None:
-        await _handler(interaction).change_documents(
-            interaction, document=document, collection=collection
-        )
+        change = Change(document=document, collection=collection)
+        await _handler(interaction).change_documents(interaction, change)
 
 
 def _handler(interaction: discord.Interaction[Any]) -> CommandHandler:
@@ -116,16 +109,21 @@ def _handler(interaction: discord.Interaction[Any]) -> CommandHandler:
     return client
 
 
+def _told(exc: BaseException, what: str) -> str:
+    """What the user is told about ``exc`` (and the log line about it): a
+    QuotebotError's own message, else an apology; never the exception's text."""
+    if isinstance(exc, QuotebotError):
+        log.info("%s: %s", what, exc)
+        return content(str(exc))
+    log.error("%s failed.", what, exc_info=exc)
+    return content(messages.GENERIC_ERROR)
+
+
 async def report_to_message(message: discord.Message, exc: BaseException) -> None:
     """Like :func:`report`, for a message: the error becomes a reply to it."""
-    if isinstance(exc, QuotebotError):
-        text = str(exc)
-        log.info("Message %s: %s", message.id, text)
-    else:
-        text = messages.GENERIC_ERROR
-        log.error("Answering message %s failed.", message.id, exc_info=exc)
+    text = _told(exc, f"Answering message {message.id}")
     try:
-        await message.reply(content(text), mention_author=False, allowed_mentions=NO_MENTIONS)
+        await message.reply(text, mention_author=False, allowed_mentions=NO_MENTIONS)
     except Exception as error:
         log.warning("Could not tell message %s about its error: %r", message.id, error)
 
@@ -135,13 +133,7 @@ async def report(interaction: discord.Interaction, exc: BaseException) -> None:
 
     Never raises: this is the last line of every handler.
     """
-    if isinstance(exc, QuotebotError):
-        text = str(exc)
-        log.info("Interaction %s: %s", interaction.id, text)
-    else:
-        text = messages.GENERIC_ERROR
-        log.error("Interaction %s failed.", interaction.id, exc_info=exc)
-    text = content(text)
+    text = _told(exc, f"Interaction {interaction.id}")
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(

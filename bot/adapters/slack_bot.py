@@ -91,7 +91,6 @@ class SlackBot:
         service: Service,
         store: Store,
         *,
-        workers: int = WORKERS,
         metrics: Metrics | None = None,
         redactor: Redactor | None = None,
     ) -> None:
@@ -101,20 +100,14 @@ class SlackBot:
         self.store = store
         self.metrics = metrics or Metrics()
         self.redactor = redactor
-        self.asking = Asking(
-            store,
-            PLATFORM,
-            self.metrics,
-            rate=settings.cooldown_rate,
-            per_seconds=settings.cooldown_seconds,
-        )
+        self.asking = Asking(settings, store, PLATFORM, self.metrics)
         self.client = WebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=API_TIMEOUT
         )
         identity = check_token(self.client, settings.slack_api_url)
         self.bot_user_id = str(identity.get("user_id", ""))
         log.info("Slack: signed in as %s in %s", identity.get("user"), identity.get("team"))
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="quotebot-slack")
+        self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="quotebot-slack")
         self._socket: SocketModeHandler | None = None
         self.app = App(
             client=self.client,

@@ -20,6 +20,9 @@ class Quote:
     source: str = ""  # the document's source URL, empty when unknown
     # The words answering the question, as document offsets within [start, end); first quote only.
     highlight: tuple[int, int] | None = None
+    kind: str = "prose"  # what the quote is: prose, item (a list), row (a table row), code
+    # A table row's header row, as document offsets, to show above the row; else None.
+    header: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:
@@ -73,6 +76,8 @@ class Answer:
                 "highlight": (
                     {"start": q.highlight[0], "end": q.highlight[1]} if q.highlight else None
                 ),
+                "kind": q.kind,
+                "header": {"start": q.header[0], "end": q.header[1]} if q.header else None,
             }
 
         return {

@@ -7,14 +7,14 @@ import pytest
 from fakes import FakeEmbedder
 
 from bot.service import LIST_LIMIT, QuoteService
-from index.documents import CODE, HEADER, ITEM, PROSE, ROW, Block, Document, Section
+from index.documents import CODE, HEADER, ITEM, ROW, Block, Document, Section
 from index.search import Searcher
 from index.store import build_index, load_index, save_index
 from index.structure import is_question, unit_text
 
 
 def outline(doc_id: str, title: str, parts: list[tuple]) -> Document:
-    """A document from ("h", level, title) headings and (kind, text) or (kind, text, group) blocks."""
+    """A document from ("h", level, title) headings and (kind, text[, group]) blocks."""
     text = ""
     paragraphs: list[tuple[int, int]] = []
     blocks: list[Block] = []

@@ -70,6 +70,7 @@ class Block:
     section: int | None = None  # index into ``Document.sections`` of the innermost heading above
     # Consecutive items of one list, or rows of one table, share a group number.
     group: int | None = None
+    depth: int = 0  # how deeply a list item is nested: 0 for the outermost list
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,61 @@
-"""Markdown (``.md``, ``.markdown``) with optional ``key: value`` front matter."""
+"""Markdown (``.md``, ``.markdown``) with optional ``key: value`` front matter.
+
+Headings (ATX and setext) become the document's sections, with GitHub-style anchors;
+list items, table rows and code blocks become paragraphs of their own kind, so a
+list or a table is never read as one run-on sentence. A bold line that is a question
+(``**How do I ...?**`` alone on a line) heads a section too: FAQ pages are often
+written that way.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.documents import Document, Span, _decode, _lines, _pretty_stem, _read_bytes, _trim
+from index.documents import (
+    CODE,
+    HEADER,
+    ITEM,
+    PROSE,
+    ROW,
+    Block,
+    Document,
+    Section,
+    Span,
+    _decode,
+    _lines,
+    _pretty_stem,
+    _read_bytes,
+    _trim,
+)
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+# A list item's marker; group 1 is its indentation, group 2 the marker.
+_LIST_ITEM = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_BOLD_QUESTION = re.compile(r"^\s*(\*\*|__)(?P<q>[^*_\n].*?\?)[ \t]*\1[ \t]*:?[ \t]*$")
+_INDENTED_CODE = re.compile(r"^(?: {4}|\t)")
 
 
 def load(path: Path, doc_id: str) -> Document:
     raw = _decode(path, _read_bytes(path))
     meta, text = _split_front_matter(raw)
-    paragraphs, heading = _markdown_paragraphs(text)
-    title = meta.get("title") or heading or _pretty_stem(path)
+    parsed = parse(text)
+    title = meta.get("title") or parsed.heading or _pretty_stem(path)
     return Document(
         doc_id=doc_id,
         title=title,
         text=text,
-        paragraphs=tuple(paragraphs),
+        paragraphs=tuple(parsed.paragraphs),
         source=meta.get("source") or meta.get("url") or "",
         date=meta.get("date", ""),
+        blocks=tuple(parsed.blocks),
+        sections=tuple(parsed.sections),
     )
 
 
@@ -57,47 +88,297 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _markdown_paragraphs(text: str) -> tuple[list[Span], str]:
-    """Paragraph spans of a Markdown body and its first level-1 heading.
+# --------------------------------------------------------------------------- headings
 
-    Fenced code blocks, headings and thematic breaks stay in the text but are not
-    paragraphs; they end the paragraph before them.
+
+_INLINE_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|!?\[([^\]]*)\]\[[^\]]*\]")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`+)(?=\S)(.+?)(?<=\S)\1")
+_HTML_TAG = re.compile(r"<[^>\n]+>")
+
+
+def plain_heading(markup: str) -> str:
+    """A heading's text as a reader sees it: links, emphasis, code marks and tags removed."""
+    text = _INLINE_LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), markup)
+    text = _HTML_TAG.sub("", text)
+    for _ in range(3):  # nested emphasis: **_word_**
+        text = _EMPHASIS.sub(r"\2", text)
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)  # backslash escapes
+    return " ".join(text.split())
+
+
+def slug(title: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation removed, spaces to ``-``."""
+    kept = []
+    for ch in title.lower():
+        category = unicodedata.category(ch)
+        if ch in " -_" or category[0] in "LNM":
+            kept.append(ch)
+    return "".join(kept).replace(" ", "-")
+
+
+class Slugger:
+    """Anchors made unique the way GitHub does it: repeats get ``-1``, ``-2``..."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, title: str) -> str:
+        base = slug(title)
+        anchor = base
+        while anchor in self.seen:
+            self.seen[base] += 1
+            anchor = f"{base}-{self.seen[base]}"
+        self.seen[anchor] = 0
+        return anchor
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class Parsed:
+    """What :func:`parse` found: paragraphs with their blocks, the sections, the H1."""
+
+    paragraphs: list[Span] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    heading: str = ""  # the first level-1 heading, the title when front matter has none
+
+
+class _Outline:
+    """The sections met so far and the chain of those still open."""
+
+    def __init__(self, parsed: Parsed) -> None:
+        self.parsed = parsed
+        self.open: list[tuple[int, int, bool]] = []  # (section index, level, is a bold question)
+        self.slugger = Slugger()
+
+    @property
+    def current(self) -> int | None:
+        return self.open[-1][0] if self.open else None
+
+    def heading(self, title: str, level: int, anchor: str | None = None) -> None:
+        while self.open and self.open[-1][1] >= level:
+            self.open.pop()
+        self._add(title, level, self.slugger(title) if anchor is None else anchor, False)
+
+    def question(self, title: str) -> None:
+        """A bold question line: one level below the heading it sits under."""
+        while self.open and self.open[-1][2]:
+            self.open.pop()
+        level = self.open[-1][1] + 1 if self.open else 1
+        self._add(title, level, "", True)
+
+    def _add(self, title: str, level: int, anchor: str, question: bool) -> None:
+        sections = self.parsed.sections
+        sections.append(Section(title, level, self.current, anchor))
+        self.open.append((len(sections) - 1, level, question))
+
+
+def parse(text: str) -> Parsed:
+    """The paragraphs, blocks and sections of a Markdown body.
+
+    Every paragraph is an exact, trimmed span of ``text``: a prose paragraph, one list
+    item (its marker left out), one table row (header row included, separator line
+    not) or one code block (its lines, not the fences). Headings and thematic breaks
+    stay in the text but are not paragraphs.
     """
-    spans: list[Span] = []
-    block: Span | None = None
-    fence = ""
-    heading = ""
+    parsed = Parsed()
+    outline = _Outline(parsed)
+    lines = list(_lines(text))
+    groups = 0
 
-    def close() -> None:
-        nonlocal block
-        if block:
-            spans.append(block)
-        block = None
+    def emit(a: int, b: int, kind: str, group: int | None = None, depth: int = 0) -> None:
+        span = _trim(text, a, b)
+        if span:
+            parsed.paragraphs.append(span)
+            parsed.blocks.append(Block(kind, outline.current, group, depth))
 
-    for a, b in _lines(text):
+    def new_group() -> int:
+        nonlocal groups
+        groups += 1
+        return groups - 1
+
+    prose: Span | None = None  # the open prose paragraph
+    item: tuple[int, int, int] | None = None  # the open list item: (start, end, depth)
+    list_group: int | None = None  # the list being read, until something else starts
+    item_indents: list[int] = []  # the marker indentation of each open list level
+    list_ordered = False  # whether the outermost level of the list is numbered
+    blank_before = True
+
+    def close_prose() -> None:
+        nonlocal prose
+        if prose:
+            emit(prose[0], prose[1], PROSE)
+        prose = None
+
+    def close_item() -> None:
+        nonlocal item
+        if item:
+            emit(item[0], item[1], ITEM, list_group, item[2])
+        item = None
+
+    def close_list() -> None:
+        nonlocal list_group
+        close_item()
+        list_group = None
+        item_indents.clear()
+
+    def close_all() -> None:
+        close_prose()
+        close_list()
+
+    i = 0
+    while i < len(lines):
+        a, b = lines[i]
         line = text[a:b]
-        if fence:
-            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
-                fence = ""
+        blank = not line.strip()
+        indent = len(line) - len(line.lstrip(" \t"))
+
+        # Fenced code: any indentation inside a list, up to three spaces elsewhere.
+        fence = _FENCE.match(line)
+        if fence and (len(fence.group(1)) <= 3 or list_group is not None):
+            close_prose()
+            close_item()
+            if list_group is not None and blank_before and indent <= item_indents[0]:
+                close_list()
+            marker = fence.group(2)
+            j = i + 1
+            while j < len(lines):
+                inner = text[lines[j][0] : lines[j][1]].strip()
+                if inner.startswith(marker) and not inner.strip(marker[0]):
+                    break
+                j += 1
+            if j > i + 1:
+                emit(lines[i + 1][0], lines[j - 1][1], CODE)
+            i = j + 1
+            blank_before = False
             continue
-        if opened := _FENCE.match(line):
-            close()
-            fence = opened.group(1)
+
+        if blank:
+            close_prose()
+            close_item()
+            blank_before = True
+            i += 1
             continue
+
         if atx := _ATX_HEADING.match(line):
-            close()
-            if not heading and len(atx.group(1)) == 1:
-                heading = re.sub(r"[ \t]+#+[ \t]*$|^#+[ \t]*$", "", atx.group(2)).strip()
+            close_all()
+            level = len(atx.group(1))
+            title = plain_heading(re.sub(r"[ \t]+#+[ \t]*$|^#+[ \t]*$", "", atx.group(2)))
+            if not parsed.heading and level == 1:
+                parsed.heading = title
+            outline.heading(title, level)
+            blank_before = False
+            i += 1
             continue
-        if block and _SETEXT_UNDERLINE.match(line):
+
+        underline = _SETEXT_UNDERLINE.match(line)
+        if prose and underline and not item:
             # The paragraph above was a heading written with an underline.
-            if not heading and line.strip()[0] == "=":
-                heading = " ".join(text[block[0] : block[1]].split())
-            block = None
+            level = 1 if line.strip()[0] == "=" else 2
+            title = plain_heading(text[prose[0] : prose[1]])
+            if not parsed.heading and level == 1:
+                parsed.heading = " ".join(text[prose[0] : prose[1]].split())
+            prose = None
+            outline.heading(title, level)
+            blank_before = False
+            i += 1
             continue
-        if not line.strip() or _THEMATIC_BREAK.match(line):
-            close()
+
+        if not prose and not item and (question := _BOLD_QUESTION.match(line)):
+            close_list()
+            outline.question(plain_heading(question.group("q")))
+            blank_before = False
+            i += 1
             continue
-        block = (block[0], b) if block else (a, b)
-    close()
-    return [s for s in (_trim(text, a, b) for a, b in spans) if s], heading
+
+        if _THEMATIC_BREAK.match(line):
+            close_all()
+            blank_before = True
+            i += 1
+            continue
+
+        # A pipe table: a row of cells, then a separator line of dashes.
+        if (
+            "|" in line
+            and not prose
+            and i + 1 < len(lines)
+            and "|" in text[lines[i + 1][0] : lines[i + 1][1]] + line
+            and _TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]])
+            and "-" in text[lines[i + 1][0] : lines[i + 1][1]]
+        ):
+            close_all()
+            group = new_group()
+            emit(a, b, HEADER, group)
+            j = i + 2
+            while j < len(lines):
+                row = text[lines[j][0] : lines[j][1]]
+                if not row.strip() or "|" not in row or _ATX_HEADING.match(row):
+                    break
+                emit(lines[j][0], lines[j][1], ROW, group)
+                j += 1
+            i = j
+            blank_before = False
+            continue
+
+        marker = _LIST_ITEM.match(line)
+        # A bullet may interrupt a paragraph; a numbered item only when it starts at 1.
+        if (
+            marker
+            and line[marker.end() :].strip()
+            and (not prose or marker.group(2) in "-*+" or marker.group(2)[:-1] == "1")
+        ):
+            close_prose()
+            close_item()
+            ordered = marker.group(2)[-1] in ".)"
+            if list_group is not None and indent <= item_indents[0] and ordered != list_ordered:
+                close_list()  # a bulleted list right after a numbered one is another list
+            if list_group is None:
+                list_group = new_group()
+                list_ordered = ordered
+            while item_indents and item_indents[-1] > indent:
+                item_indents.pop()
+            if not item_indents or item_indents[-1] < indent:
+                item_indents.append(indent)
+            item = (a + marker.end(), b, len(item_indents) - 1)
+            blank_before = False
+            i += 1
+            continue
+
+        if item and not blank_before:
+            item = (item[0], b, item[2])  # a wrapped item line
+            i += 1
+            continue
+
+        if list_group is not None and blank_before and indent > item_indents[0]:
+            # An indented paragraph after a blank line: more of the item above it.
+            close_prose()
+            item = (a, b, len(item_indents) - 1)
+            blank_before = False
+            i += 1
+            continue
+
+        if not prose and blank_before and _INDENTED_CODE.match(line) and list_group is None:
+            close_all()
+            j = i + 1
+            last = i
+            while j < len(lines):
+                nxt = text[lines[j][0] : lines[j][1]]
+                if nxt.strip():
+                    if not _INDENTED_CODE.match(nxt):
+                        break
+                    last = j
+                j += 1
+            emit(a, lines[last][1], CODE)
+            i = last + 1
+            blank_before = False
+            continue
+
+        if list_group is not None:
+            close_list()  # an unindented paragraph after a blank line ends the list
+        prose = (prose[0], b) if prose else (a, b)
+        blank_before = False
+        i += 1
+    close_all()
+    return parsed

@@ -84,8 +84,26 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     fb.add_parser("stats", help="votes and share of 👍 by collection and week")
 
-    p = sub.add_parser("eval", help="evaluate on a SQuAD-format file")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser(
+        "eval",
+        help="evaluate on a SQuAD-format file, or on a corpus folder and a .jsonl of questions",
+    )
+    p.add_argument("file", type=Path, help="SQuAD JSON, or questions .jsonl (with --corpus)")
+    p.add_argument(
+        "--corpus",
+        dest="eval_corpus",
+        type=Path,
+        metavar="DIR",
+        help=".jsonl: the documents to ask (default: QUOTEBOT_CORPUS)",
+    )
+    p.add_argument(
+        "--index-dir",
+        dest="eval_index_dir",
+        type=Path,
+        metavar="DIR",
+        help=".jsonl: keep the index here and reuse it (default: a temporary folder)",
+    )
+    p.add_argument("--split", help=".jsonl: only the questions of this split (e.g. test)")
     p.add_argument("--articles", default="24:48", help="article range A:B (default 24:48)")
     p.add_argument(
         "--v2", type=Path, help="SQuAD v2.0 dev file: also ask its unanswerable questions"
@@ -492,6 +510,8 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.file.suffix == ".jsonl":
+        return _eval_documents(args, settings)
     from bot.evaluate import article_range, embedders, evaluate
 
     a, b = article_range(args.articles)
@@ -511,6 +531,29 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(metrics))
     else:
         _print_metrics(metrics)
+    return 0
+
+
+def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluation on a corpus folder and a JSONL file of questions (bot.evaluate_docs)."""
+    from dataclasses import replace
+
+    from bot.evaluate_docs import evaluate_documents, format_table
+
+    if args.eval_corpus is not None:
+        settings = replace(settings, corpus=args.eval_corpus)
+    result, _ = evaluate_documents(
+        args.file,
+        settings,
+        index_dir=args.eval_index_dir,
+        split=args.split,
+        notice=None if args.json else _notice,
+        warn=_warn,
+    )
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_table(result))
     return 0
 
 

@@ -123,3 +123,136 @@ def test_tune_refuses_unseen_articles_outside_the_tuning_split(tmp_path, capsys)
     assert err.count("\n") == 1 and "--unseen 20:30 must lie within --articles 0:24" in err
     assert main(["tune", str(squad), "--unseen", "x"]) == 2
     assert "--unseen takes A:B" in capsys.readouterr().err
+
+
+# -- a team's own documents: a corpus folder and a JSONL file of questions ------------
+
+
+def _team_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "faq.md").write_text(
+        "# Team FAQ\n\n"
+        "## How do I reset my password?\n\n"
+        "Open the account page and choose Reset password; a reset link arrives by email.\n\n"
+        "## Where is the office?\n\n"
+        "The office is at 12 Harbour Street, second floor.\n",
+        encoding="utf-8",
+    )
+    (corpus / "leave.txt").write_text(
+        "Annual leave\n\n"
+        "Every employee gets twenty-five days of annual leave each year.\n\n"
+        "Unused annual leave can be carried over up to five days into the next year.\n",
+        encoding="utf-8",
+    )
+    rows = [
+        {
+            "question": "how do I reset my password",
+            "answer": "a  reset LINK arrives by email",  # whitespace and case do not matter
+            "document": "faq.md",
+            "kind": "faq",
+            "split": "test",
+        },
+        {
+            "question": "where is the office street",
+            "answer": "12 Harbour Street",
+            "document": "faq.md",
+            "kind": "faq",
+            "split": "test",
+        },
+        {
+            "question": "how many days of annual leave does every employee get each year",
+            "answer": "twenty-five days",
+            "document": "leave.txt",
+            "kind": "policy",
+            "split": "fit",
+        },
+        {
+            # the right words, but credited to the wrong file: not a hit
+            "question": "how many days of annual leave can be carried over",
+            "answer": "up to five days",
+            "document": "faq.md",
+            "kind": "policy",
+            "split": "fit",
+        },
+        {"question": "what is the parking policy for bicycles", "answer": None, "kind": "faq"},
+    ]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return corpus, questions
+
+
+def test_evaluate_documents_scores_quotes_per_kind(tmp_path):
+    from fakes import fake_factory
+
+    from bot.config import Settings
+    from bot.evaluate_docs import evaluate_documents, format_table
+
+    corpus, questions = _team_corpus(tmp_path)
+    settings = Settings(corpus=corpus, index_dir=tmp_path / "unused", model=FakeEmbedder.name)
+    result, scored = evaluate_documents(questions, settings, embedder_factory=fake_factory)
+
+    by_question = {s.question.question: s for s in scored}
+    assert by_question["how do I reset my password"].rank == 1
+    assert by_question["where is the office street"].rank == 1
+    # The quote holding "up to five days" comes from leave.txt, not the faq.md the line names.
+    carried = by_question["how many days of annual leave can be carried over"]
+    assert "leave.txt" in carried.documents and carried.rank is None
+    assert result["by_kind"]["faq"]["questions"] == 2
+    assert result["by_kind"]["faq"]["hit@1"] == 1.0
+    assert result["by_kind"]["faq"]["unanswerable"] == 1
+    assert result["by_kind"]["policy"]["hit@3"] == 0.5
+    assert result["overall"]["questions"] == 4
+    assert result["overall"]["hit@3"] == 0.75
+    assert not (tmp_path / "unused").exists()  # the index was built in a temporary folder
+    assert "faq" in format_table(result) and "all" in format_table(result)
+
+    test_only, _ = evaluate_documents(
+        questions, settings, split="test", embedder_factory=fake_factory
+    )
+    assert test_only["split"] == "test"
+    assert test_only["overall"]["questions"] == 2
+    assert set(test_only["by_kind"]) == {"faq"}
+
+
+def test_evaluate_documents_counts_unanswerable_questions_answered(tmp_path):
+    from bot.evaluate_docs import DocQuestion, Scored, figures
+
+    unanswerable = DocQuestion("what about parking?", None, kind="faq")
+    answerable = DocQuestion("where is the office?", "Harbour Street", kind="faq")
+    scored = [
+        Scored(unanswerable, answered=True, rank=None, first_chars=40),
+        Scored(unanswerable, answered=False, rank=None, first_chars=30),
+        Scored(answerable, answered=True, rank=2, first_chars=50),
+    ]
+    f = figures(scored)
+    assert f["unanswerable"] == 2
+    assert f["unanswerable_answered"] == 0.5
+    assert f["questions"] == 1
+    assert (f["hit@1"], f["hit@3"], f["answered"]) == (0.0, 1.0, 1.0)
+    assert f["median_first_quote_chars"] == 40
+
+
+def test_eval_jsonl_with_a_bad_line_is_one_clear_error(tmp_path, capsys):
+    corpus, questions = _team_corpus(tmp_path)
+    questions.write_text('{"question": "fine?", "answer": "yes"}\n{"answer": "no question"}\n')
+    assert main(["eval", str(questions), "--corpus", str(corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err and "question" in err and "Traceback" not in err
+    missing = tmp_path / "nowhere"
+    questions.write_text('{"question": "fine?", "answer": "yes"}\n')
+    assert main(["eval", str(questions), "--corpus", str(missing)]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_eval_jsonl_asks_the_real_service(tmp_path, capsys):
+    corpus, questions = _team_corpus(tmp_path)
+    index = tmp_path / "kept-index"
+    args = ["eval", str(questions), "--corpus", str(corpus), "--index-dir", str(index), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["overall"]["questions"] == 4
+    assert result["by_kind"]["faq"]["hit@1"] == 1.0
+    assert result["overall"]["median_first_quote_chars"] > 0
+    assert any(index.iterdir())  # the index is kept for the next run

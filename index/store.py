@@ -78,8 +78,6 @@ def content_hash(doc: Document) -> str:
     for part in (*parts, repr(doc.blocks), repr(doc.sections)):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
-    if doc.sections:  # the heading trail is embedded with each unit
-        h.update(repr((doc.sections, doc.blocks)).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 

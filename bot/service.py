@@ -245,9 +245,8 @@ class QuoteService:
     def _make_quote(
         self, doc: Document, start: int, end: int, paragraph: int, score: float
     ) -> Quote:
-        kind = doc.block(paragraph).kind
+        section, anchor = where(doc, paragraph)
         return Quote(
-            kind=kind,
             header=self._header(doc, paragraph),
             text=doc.text[start:end],
             document=doc.doc_id,
@@ -257,6 +256,9 @@ class QuoteService:
             end=end,
             score=score,
             source=doc.source,
+            section=section,
+            anchor=anchor,
+            kind=doc.block(paragraph).kind,
         )
 
     def sources(self) -> list[SourceInfo]:
@@ -309,3 +311,16 @@ def _same_list(
         return False
     block = doc.block(paragraph)
     return block.kind == kind and block.group == group and block.section == section
+
+
+def where(doc: Document, paragraph: int) -> tuple[tuple[str, ...], str]:
+    """The heading titles above the 1-based ``paragraph`` and the anchor to link to.
+
+    A top heading that repeats the document's title is left out (the citation starts
+    with the title already); the anchor is the innermost heading's that has one.
+    """
+    chain = doc.trail(paragraph)
+    if chain and chain[0].level == 1 and chain[0].title == doc.title:
+        chain = chain[1:]  # linking to the top of the page adds nothing to its address
+    anchor = next((s.anchor for s in reversed(chain) if s.anchor), "")
+    return tuple(s.title for s in chain), anchor

@@ -273,8 +273,7 @@ def test_html_title_from_h1_source_from_og_url_and_nested_blocks(tmp_path: Path)
         "Loose text in a div.",
         "Stay indoors.",
         "More div text.",
-        "Wind",
-        "90 km/h",
+        "Wind | 90 km/h",  # one table row, its cells in order
     ]
     assert "JavaScript" not in doc.text and "secret" not in doc.text
 

@@ -30,6 +30,7 @@ from index.documents import (
     _read_bytes,
     _trim,
 )
+from index.formats.outline import Outline
 
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 _ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$")
@@ -54,7 +55,8 @@ def load(path: Path, doc_id: str) -> Document:
         paragraphs=tuple(parsed.paragraphs),
         source=meta.get("source") or meta.get("url") or "",
         date=meta.get("date", ""),
-        blocks=tuple(parsed.blocks),
+        # Flat prose has no blocks, as Document documents; it stores and hashes as before.
+        blocks=tuple(parsed.blocks) if parsed.sections or parsed.kinds() != {PROSE} else (),
         sections=tuple(parsed.sections),
     )
 
@@ -144,35 +146,21 @@ class Parsed:
     sections: list[Section] = field(default_factory=list)
     heading: str = ""  # the first level-1 heading, the title when front matter has none
 
+    def kinds(self) -> set[str]:
+        return {block.kind for block in self.blocks}
 
-class _Outline:
-    """The sections met so far and the chain of those still open."""
 
-    def __init__(self, parsed: Parsed) -> None:
-        self.parsed = parsed
-        self.open: list[tuple[int, int, bool]] = []  # (section index, level, is a bold question)
-        self.slugger = Slugger()
+def _is_table_separator(line: str, header: str) -> bool:
+    """Whether ``line`` is the |---|:--:| line below a table's ``header`` row.
 
-    @property
-    def current(self) -> int | None:
-        return self.open[-1][0] if self.open else None
-
-    def heading(self, title: str, level: int, anchor: str | None = None) -> None:
-        while self.open and self.open[-1][1] >= level:
-            self.open.pop()
-        self._add(title, level, self.slugger(title) if anchor is None else anchor, False)
-
-    def question(self, title: str) -> None:
-        """A bold question line: one level below the heading it sits under."""
-        while self.open and self.open[-1][2]:
-            self.open.pop()
-        level = self.open[-1][1] + 1 if self.open else 1
-        self._add(title, level, "", True)
-
-    def _add(self, title: str, level: int, anchor: str, question: bool) -> None:
-        sections = self.parsed.sections
-        sections.append(Section(title, level, self.current, anchor))
-        self.open.append((len(sections) - 1, level, question))
+    A table may follow its lead-in sentence directly, as GitHub renders it; a bare
+    ``---`` under a line is a heading unless that line starts with a pipe.
+    """
+    return bool(
+        _TABLE_SEPARATOR.match(line)
+        and "-" in line
+        and ("|" in line or header.lstrip().startswith("|"))
+    )
 
 
 def parse(text: str) -> Parsed:
@@ -184,7 +172,8 @@ def parse(text: str) -> Parsed:
     stay in the text but are not paragraphs.
     """
     parsed = Parsed()
-    outline = _Outline(parsed)
+    outline = Outline()
+    slugger = Slugger()
     lines = list(_lines(text))
     groups = 0
 
@@ -268,7 +257,7 @@ def parse(text: str) -> Parsed:
             title = plain_heading(re.sub(r"[ \t]+#+[ \t]*$|^#+[ \t]*$", "", atx.group(2)))
             if not parsed.heading and level == 1:
                 parsed.heading = title
-            outline.heading(title, level)
+            outline.heading(title, level, slugger(title))
             blank_before = False
             i += 1
             continue
@@ -281,7 +270,7 @@ def parse(text: str) -> Parsed:
             if not parsed.heading and level == 1:
                 parsed.heading = " ".join(text[prose[0] : prose[1]].split())
             prose = None
-            outline.heading(title, level)
+            outline.heading(title, level, slugger(title))
             blank_before = False
             i += 1
             continue
@@ -302,11 +291,9 @@ def parse(text: str) -> Parsed:
         # A pipe table: a row of cells, then a separator line of dashes.
         if (
             "|" in line
-            and not prose
+            and not item
             and i + 1 < len(lines)
-            and "|" in text[lines[i + 1][0] : lines[i + 1][1]] + line
-            and _TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]])
-            and "-" in text[lines[i + 1][0] : lines[i + 1][1]]
+            and _is_table_separator(text[lines[i + 1][0] : lines[i + 1][1]], line)
         ):
             close_all()
             group = new_group()
@@ -381,4 +368,5 @@ def parse(text: str) -> Parsed:
         blank_before = False
         i += 1
     close_all()
+    parsed.sections = outline.sections
     return parsed

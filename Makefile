@@ -8,7 +8,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 SQUAD ?= ../shared/squad/squad_v1.1_dev.json
 SQUAD_V2 ?= ../shared/squad/squad_v2.0_dev.json
 
-.PHONY: setup run test lint bench eval tune reader lock clean
+.PHONY: setup run test lint bench eval eval-docs tune reader lock clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,11 @@ lint: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/quotebot eval $(SQUAD) --articles 24:48 --v2 $(SQUAD_V2)
 
+# The structured set (FAQ, handbook, docs with code, .rst, .docx, .pdf): its test split.
+eval-docs: $(STAMP)
+	$(BIN)/quotebot eval bench/data/structured/questions.jsonl \
+		--corpus bench/data/structured/corpus --split test
+
 # Refits index/ranker.json on the tuning split (articles 0-23) only.
 tune: $(STAMP)
 	$(BIN)/quotebot tune $(SQUAD) --articles 0:24 --v2 $(SQUAD_V2)
@@ -57,6 +62,7 @@ reader: $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --squad $(SQUAD)
+	$(BIN)/python -m bench.structured
 
 clean:
 	rm -rf $(VENV) .quotebot

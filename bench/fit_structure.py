@@ -26,7 +26,7 @@ import numpy as np
 
 from index.structure import FEATURES, STRUCTURE_FILE, Weights, default_weights
 
-REGULARISE = 0.05
+REGULARISE = 0.001
 
 
 def collect(
@@ -122,13 +122,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--split", default="fit")
     parser.add_argument("--write", action="store_true", help=f"write {STRUCTURE_FILE.name}")
+    parser.add_argument("--cache", type=Path, help="keep the collected features here (.npz)")
     args = parser.parse_args(argv)
-    data = collect(args.questions, args.corpus, args.split or None)
+    if args.cache and args.cache.exists():
+        saved = np.load(args.cache)
+        data = [(saved[f"x{i}"], saved[f"y{i}"]) for i in range(len(saved.files) // 2)]
+    else:
+        data = collect(args.questions, args.corpus, args.split or None)
+        if args.cache:
+            arrays = {f"x{i}": x for i, (x, _) in enumerate(data)}
+            arrays.update({f"y{i}": y for i, (_, y) in enumerate(data)})
+            np.savez(args.cache, **arrays)
     if not data:
         print("no question has a right quote among its candidates", file=sys.stderr)
         return 1
     before = default_weights()
-    print("within the candidates, hit@1 / hit@3 before the fit: %.3f / %.3f" % hits(before.weights[1:], data))
+    print(
+        "within the candidates, hit@1 / hit@3 before the fit: %.3f / %.3f"
+        % hits(before.weights[1:], data)
+    )
     weights = fit(data)
     print("after the fit: %.3f / %.3f" % hits(weights.weights[1:], data))
     result: dict[str, Any] = weights.to_dict()

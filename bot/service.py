@@ -18,7 +18,7 @@ from bot import followup, messages
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import QuestionError
 from bot.followup import Turn
-from index.documents import HEADER, ITEM, PROSE, ROW, Document
+from index.documents import CODE, HEADER, ITEM, PROSE, ROW, Document
 from index.highlight import Highlighter, default_highlighter
 from index.search import Searcher, refers_back
 from index.store import CorpusIndex
@@ -30,6 +30,10 @@ SHOW_CONFIDENCE = 0.5
 MERGE_LIMIT = 320
 # A list is quoted from its lead-in sentence through its items, up to this length.
 LIST_LIMIT = 2 * MERGE_LIMIT
+# A code block is quoted whole; with the sentence leading into it up to this length.
+CODE_LIMIT = 1200
+# A sentence ending like this, last in its paragraph, introduces the block after it.
+_LEADS_IN = re.compile(r"(?::|\.\.\.|…)\W{0,2}$")
 # Once the quotes are chosen, sentences ranked down to here that sit next to one
 # still join it: the answer often lies in the sentence beside the best one.
 MERGE_DEPTH = 8
@@ -129,8 +133,9 @@ class QuoteService:
         for rank, (row, score) in enumerate(hits):
             doc, paragraph, start, end = (int(x) for x in sentences[row])
             kind = self.index.documents[doc].block(paragraph).kind
-            if kind != PROSE:
-                start, end = self._block_span(row)
+            led = self._led_in(row) if kind == PROSE else None
+            if kind != PROSE or led is not None:
+                start, end = led or self._block_span(row)
                 # A list quote spans paragraphs: it stands for its own item's paragraph.
                 if any(s[0] == doc and s[1] <= start < s[2] for s in spans) or any(
                     s[0] == doc and start <= s[1] < end for s in spans
@@ -207,6 +212,38 @@ class QuoteService:
         ):
             last += 1
         return lead, doc.paragraphs[last - 1][1]
+
+    def _led_in(self, row: int) -> tuple[int, int] | None:
+        """A sentence that leads into a list, table or code ("…you can either:") with it.
+
+        The sentence must end its paragraph, and the block must follow it under the
+        same heading; a list or table is cut on an item or row boundary.
+        """
+        doc_i, paragraph, start, end = (int(x) for x in self.index.sentences[row])
+        doc = self.index.documents[doc_i]
+        if paragraph >= len(doc.paragraphs) or end < doc.paragraphs[paragraph - 1][1]:
+            return None
+        if not _LEADS_IN.search(doc.text[start:end]):
+            return None
+        here, after = doc.block(paragraph), doc.block(paragraph + 1)
+        if after.section != here.section or after.kind == PROSE:
+            return None
+        if after.kind == CODE:
+            code_end = doc.paragraphs[paragraph][1]
+            return (start, code_end) if code_end - start <= CODE_LIMIT else None
+        last = paragraph + 1
+        if doc.paragraphs[last - 1][1] - start > LIST_LIMIT:
+            return None
+        while (
+            last < len(doc.paragraphs)
+            and after.group is not None
+            and doc.block(last + 1).group == after.group
+            and doc.block(last + 1).section == after.section
+            and doc.block(last + 1).kind in (after.kind, ROW)
+            and doc.paragraphs[last][1] - start <= LIST_LIMIT
+        ):
+            last += 1
+        return start, doc.paragraphs[last - 1][1]
 
     def _lead_in(self, doc_i: int, paragraph: int, section: int | None) -> int | None:
         """The start of the last sentence of prose ``paragraph``, when it leads into a list."""

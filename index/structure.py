@@ -78,14 +78,31 @@ def unit_text(doc: Document, paragraph: int, start: int, end: int) -> str:
     return f"{trail}\n{text}" if trail else text
 
 
+def heading_text(doc: Document, section: int) -> str:
+    """A heading as embedded: its title, after its parent's when that one is a question's stem.
+
+    FAQ pages often group entries under "How do I…" with "Set up my computer?" below.
+    """
+    title = doc.sections[section].title.strip()
+    parent = doc.sections[section].parent
+    if parent is not None and not _QUESTION_START.match(title):
+        stem = doc.sections[parent].title.strip()
+        if _STEM.search(stem) and _QUESTION_START.match(stem):
+            return f"{stem.rstrip('.…: ')} {title[:1].lower()}{title[1:]}"
+    return title
+
+
+_STEM = re.compile(r"(?:\.\.\.|…|:)$")
+
+
 def headings(documents: Sequence[Document]) -> tuple[np.ndarray, list[str]]:
-    """Every (document, section) pair of ``documents`` as an int64 (m, 2) array, and its title."""
+    """Every (document, section) pair of ``documents`` as an int64 (m, 2) array, and its text."""
     keys: list[tuple[int, int]] = []
     titles: list[str] = []
     for d, doc in enumerate(documents):
-        for s, section in enumerate(doc.sections):
+        for s in range(len(doc.sections)):
             keys.append((d, s))
-            titles.append(section.title)
+            titles.append(heading_text(doc, s))
     return np.array(keys, dtype=np.int64).reshape(-1, 2), titles
 
 

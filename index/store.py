@@ -124,7 +124,13 @@ class CorpusIndex:
 
     def structure(self) -> Structure | None:
         """Who sits under which heading; None when no document has headings."""
-        return Structure.build(self.documents, self.sentences, self.headings, self.heading_vectors)
+        return Structure.build(
+            self.documents,
+            self.sentences,
+            self.headings,
+            self.heading_vectors,
+            unit_vectors=self.vectors,
+        )
 
     @property
     def model_dir(self) -> Path | None:

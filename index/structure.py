@@ -53,6 +53,8 @@ FEATURES = (
     "item",
     "row",
     "code",
+    "section",  # similarity to the section as a whole (its heading and units, averaged)
+    "section_best",  # 1 when the unit's section is the corpus's best-matching as a whole
 )
 
 
@@ -137,7 +139,7 @@ class Weights:
 
 # Before a fit: the main score, plus the heading and entry evidence.
 DEFAULT_WEIGHTS = Weights(
-    np.array([1.0, 1.0, 0.5, 2.0, 0.5, 2.0, 0.2, 0.0, 0.0, 0.0, 0.0], dtype=np.float64)
+    np.array([1.0, 1.0, 0.5, 2.0, 0.5, 2.0, 0.2, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5], dtype=np.float64)
 )
 
 
@@ -159,6 +161,8 @@ class Structure:
     units: list[np.ndarray]  # per heading row: the rows of the units of its entry, in order
     kinds: np.ndarray  # int8 (n, 3): unit is an item, a row, code
     weights: Weights = field(default_factory=default_weights)
+    # float32 (m, dim): each section's heading and own units' vectors, averaged.
+    centroids: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -168,6 +172,7 @@ class Structure:
         keys: np.ndarray,
         vectors: np.ndarray,
         weights: Weights | None = None,
+        unit_vectors: np.ndarray | None = None,
     ) -> Structure | None:
         """The structure of an index; None when no document has headings."""
         if len(keys) == 0:
@@ -206,6 +211,11 @@ class Structure:
         order = np.argsort(unit_entry, kind="stable")
         bounds = np.searchsorted(unit_entry[order], np.arange(len(keys) + 1))
         units = [order[bounds[i] : bounds[i + 1]] for i in range(len(keys))]
+        centroids = vectors.astype(np.float32).copy()
+        if unit_vectors is not None and len(unit_vectors) == n and n:
+            inside = own >= 0
+            np.add.at(centroids, own[inside], unit_vectors[inside])
+            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
         return cls(
             keys,
             vectors,
@@ -216,6 +226,7 @@ class Structure:
             units,
             kinds,
             weights or default_weights(),
+            centroids,
         )
 
     def entries(self, similarity: np.ndarray) -> np.ndarray:
@@ -230,9 +241,23 @@ class Structure:
         return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
 
     def features(
-        self, similarity: np.ndarray, candidates: np.ndarray, base: np.ndarray, added: np.ndarray
+        self,
+        similarity: np.ndarray,
+        candidates: np.ndarray,
+        base: np.ndarray,
+        added: np.ndarray,
+        vector: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(len(candidates), len(FEATURES)) for the second stage; ``similarity`` per heading."""
+        """(len(candidates), len(FEATURES)) for the second stage; ``similarity`` per heading.
+
+        ``vector``: the question's, for its similarity to each section as a whole.
+        """
+        whole = (
+            self.centroids @ vector
+            if vector is not None and self.centroids is not None
+            else np.zeros(len(self.keys))
+        )
+        best_section = int(np.argmax(whole)) if len(whole) else -1
         entry_sim = np.where(self.question, similarity, -np.inf)
         best_entry = int(np.argmax(entry_sim)) if self.question.any() else -1
         best = float(entry_sim[best_entry]) if best_entry >= 0 else 0.0
@@ -247,6 +272,8 @@ class Structure:
                     out[i, 5] = -best
                 continue
             out[i, 1] = similarity[h]
+            out[i, 11] = whole[h]
+            out[i, 12] = float(h == best_section)
             up = self.parents[h]
             out[i, 2] = max((float(similarity[u]) for u in up), default=0.0)
             e = int(self.entry[h])

@@ -233,7 +233,8 @@ def test_evaluate_documents_counts_unanswerable_questions_answered(tmp_path):
     assert f["median_first_quote_chars"] == 40
 
 
-def test_eval_jsonl_with_a_bad_line_is_one_clear_error(tmp_path, capsys):
+def test_eval_jsonl_with_a_bad_line_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    _clean_environment(monkeypatch, tmp_path)
     corpus, questions = _team_corpus(tmp_path)
     questions.write_text('{"question": "fine?", "answer": "yes"}\n{"answer": "no question"}\n')
     assert main(["eval", str(questions), "--corpus", str(corpus)]) == 2
@@ -245,8 +246,18 @@ def test_eval_jsonl_with_a_bad_line_is_one_clear_error(tmp_path, capsys):
     assert "nowhere" in capsys.readouterr().err
 
 
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No QUOTEBOT_* setting (another test's .env may have left one) and no .env to read."""
+    import os
+
+    for name in [k for k in os.environ if k.startswith("QUOTEBOT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.mark.model
-def test_eval_jsonl_asks_the_real_service(tmp_path, capsys):
+def test_eval_jsonl_asks_the_real_service(tmp_path, capsys, monkeypatch):
+    _clean_environment(monkeypatch, tmp_path)
     corpus, questions = _team_corpus(tmp_path)
     index = tmp_path / "kept-index"
     args = ["eval", str(questions), "--corpus", str(corpus), "--index-dir", str(index), "--json"]

@@ -374,7 +374,7 @@ def test_pdf_larger_font_lines_are_headings(tmp_path: Path) -> None:
                 ("Parental leave", 15),
                 "Sixteen weeks.",
             ],
-            [("Sick leave", 15), "Ten days a year, paid in full.", "Tell us early."],
+            [("2", 15), ("Sick leave", 15), "Ten days a year, paid in full.", "Tell us early."],
         ]
     )
 
@@ -386,6 +386,8 @@ def test_pdf_larger_font_lines_are_headings(tmp_path: Path) -> None:
     assert [(text, trail) for _, text, trail, _ in blocks_of(doc)] == [
         ("Everyone gets leave.", ("Leave policy",)),
         ("Sixteen weeks.", ("Leave policy", "Parental leave")),
+        # A number set as large as a heading is not one.
+        ("2", ("Leave policy", "Parental leave")),
         ("Ten days a year, paid in full.", ("Leave policy", "Sick leave")),
         ("Tell us early.", ("Leave policy", "Sick leave")),
     ]
@@ -425,3 +427,9 @@ def test_damaged_pdf_outline_keeps_the_text(tmp_path: Path) -> None:
     assert "Body." in doc.text
     with pytest.raises(CorpusError):
         load(tmp_path, "y.pdf", b"%PDF-1.4\n" + b"garbage" * 10)
+
+
+def test_rst_directive_names_are_read_whatever_their_case(tmp_path: Path) -> None:
+    doc = load(tmp_path, "case.rst", "Setup\n=====\n\n.. VersionChanged:: 3.0\n   Faster.\n")
+
+    assert [text for _, text, _, _ in blocks_of(doc)] == ["Changed in version 3.0: Faster."]

@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from index.documents import ITEM, PROSE, Block, Document, Section, Span
+from index.formats.outline import Outline
 
 SEPARATOR = "\n\n"
 
@@ -23,9 +24,7 @@ class TextBuilder:
     pieces: list[str] = field(default_factory=list)
     paragraphs: list[Span] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)
-    # Open headings, outermost first: (level, index into ``sections``).
-    _open: list[tuple[int, int]] = field(default_factory=list)
+    outline: Outline = field(default_factory=Outline)
     _length: int = 0
     _groups: int = 0
     # The list the last block belonged to, so a list interrupted by anything
@@ -33,38 +32,32 @@ class TextBuilder:
     _last_list: Hashable | None = None
 
     @property
-    def section(self) -> int | None:
-        """The innermost open heading, or None before the first."""
-        return self._open[-1][1] if self._open else None
+    def sections(self) -> list[Section]:
+        return self.outline.sections
 
-    @property
-    def level(self) -> int:
-        """The level of the innermost open heading, 0 before the first."""
-        return self._open[-1][0] if self._open else 0
-
-    def heading(self, title: str, level: int, anchor: str = "") -> int | None:
+    def heading(self, title: str, level: int, anchor: str = "") -> None:
         """Open a heading at ``level`` (1 = top), closing any at that level or deeper.
 
         The heading's text goes into ``text`` (a reader sees it) but is not a
-        paragraph. Returns its index in ``sections``; None when it has no text.
+        paragraph. A heading without text is left out.
         """
         title = " ".join(title.split())
-        if not title:
-            return None
-        level = max(1, level)
-        while self._open and self._open[-1][0] >= level:
-            self._open.pop()
-        index = len(self.sections)
-        self.sections.append(Section(title, level, self.section, anchor))
-        self._open.append((level, index))
-        self._append(title)
-        self._last_list = None
-        return index
+        if title:
+            self.outline.heading(title, max(1, level), anchor)
+            self._append(title)
+            self._last_list = None
 
-    def close(self, index: int) -> None:
-        """Close the heading ``index`` and any opened inside it (a FAQ entry's end)."""
-        while self._open and any(i == index for _, i in self._open):
-            self._open.pop()
+    def question(self, title: str) -> None:
+        """Open a FAQ entry one level below the heading it is under, until :meth:`answered`."""
+        title = " ".join(title.split())
+        if title:
+            self.outline.question(title)
+            self._append(title)
+            self._last_list = None
+
+    def answered(self) -> None:
+        """Close the open FAQ entries: what follows belongs to the heading above them."""
+        self.outline.end_questions()
 
     def paragraph(
         self, text: str, kind: str = PROSE, group: int | None = None, depth: int = 0
@@ -78,7 +71,7 @@ class TextBuilder:
             return False
         start = self._append(stripped)
         self.paragraphs.append((start, start + len(stripped)))
-        self.blocks.append(Block(kind, self.section, group, depth))
+        self.blocks.append(Block(kind, self.outline.current, group, depth))
         self._last_list = None
         return True
 

@@ -279,7 +279,12 @@ def _font_headings(
     for page in pages:
         seen: set[str] = set()
         for key, size in page.lines:
-            if size >= body * _HEADING_RATIO and len(key) <= _MAX_HEADING_CHARS:
+            if (
+                size >= body * _HEADING_RATIO
+                and len(key) <= _MAX_HEADING_CHARS
+                # A chapter or page number set large is not a heading: words are.
+                and sum(c.isalpha() for c in key) >= 2
+            ):
                 big[key.casefold()] = max(size, big.get(key.casefold(), 0.0))
                 seen.add(key.casefold())
         on_pages.update(seen)

@@ -157,11 +157,12 @@ def _register(source: str) -> None:
     for key, value in _SETTINGS.items():
         setattr(settings, key, value)
     lookup = new_document("<lookup>", settings)
-    for name in set(_DIRECTIVE.findall(source)):
+    # docutils looks directives and roles up by their lower-cased names.
+    for name in {n.lower() for n in _DIRECTIVE.findall(source)}:
         known, _ = directives.directive(name, en, lookup)
         if known is None:
             directives.register_directive(name, _directive_for(name))
-    for name in set(_ROLE.findall(source)):
+    for name in {n.lower() for n in _ROLE.findall(source)}:
         known, _ = roles.role(name, en, 0, lookup.reporter)
         if known is None:
             roles.register_local_role(name, _plain_role)
@@ -345,18 +346,9 @@ class _Walker:
             if not _QUESTION.search(term_text):
                 actions.extend(self._term_item(term_text, definition, id(node)))
                 continue
-            opened: list[int | None] = []
-
-            def open_entry(question: str = term_text, opened: list[int | None] = opened) -> None:
-                opened.append(self.builder.heading(question, self.builder.level + 1))
-
-            def close_entry(opened: list[int | None] = opened) -> None:
-                if opened and opened[0] is not None:
-                    self.builder.close(opened[0])
-
-            actions.append(open_entry)
+            actions.append(functools.partial(self.builder.question, term_text))
             actions.extend(definition.children if definition is not None else [])
-            actions.append(close_entry)
+            actions.append(self.builder.answered)
         return actions
 
     def _term_item(self, term: str, body: Any, key: Any) -> list[Any]:

@@ -199,7 +199,7 @@ CONFIG_CHANNEL_TWICE = (
 CONFIG_ADMIN_ROLE_GONE = (
     "discord_admin_role is no longer read: any server can make a role of that name. Name role "
     'ids with their server under the collection instead: admins.discord = [{ server = "<server '
-    'id>", roles = ["<role id>"] }] under [collections.NAME] (see the README).'
+    'id>", roles = ["<role id>"] }] under [collections.NAME] (see docs/collections.md).'
 )
 CONFIG_MANAGE_SERVER_UNMAPPED = (
     "collections.{name}.admins.discord: manage_server counts only in a server that answers "
@@ -211,11 +211,12 @@ ADMINS_ENV_INVALID = (
 )
 ADMINS_ENV_WITH_FILE = (
     "QUOTEBOT_ADMINS is for a bot without quotebot.toml; name the admins of each collection "
-    "in this file instead (admins.slack, admins.discord; see the README) and unset it."
+    "in this file instead (admins.slack, admins.discord; see docs/collections.md) and unset it."
 )
 UNKNOWN_COLLECTION = "There is no collection {name}; collections: {known}."
 COLLECTIONS_NEED_CONFIG = (
-    " Sub-folders of the corpus become collections once quotebot.toml exists (see the README)."
+    " Sub-folders of the corpus become collections once quotebot.toml exists"
+    " (see docs/collections.md)."
 )
 COLLECTION_EMPTY = "The collection {name} has no documents yet."
 COLLECTION_ACTIVE = "Answering from the collection {name} (collections: {known})."

@@ -471,16 +471,16 @@ class CollectionServices:
 
     # The service interface, for the active collection.
 
-    def ask(self, question: str, previous: Any = None) -> Any:
+    def ask(self, question: str, previous: Turn | None = None) -> Answer:
         return self.services[self.active].ask(question, previous)
 
-    def sources(self) -> Any:
+    def sources(self) -> list[SourceInfo]:
         return self.services[self.active].sources()
 
-    def quote(self, quote_id: str) -> Any:
+    def quote(self, quote_id: str) -> Quote | None:
         return self.services[self.active].quote(quote_id)
 
-    def context(self, quote_id: str, sentences: int = 2) -> Any:
+    def context(self, quote_id: str, sentences: int = 2) -> Context | None:
         return self.services[self.active].context(quote_id, sentences)
 
     @property

@@ -11,6 +11,7 @@ from bot import messages, render
 from bot.answers import Answer, Quote, SourceInfo
 from bot.errors import QuotebotError
 from bot.followup import Turn
+from bot.routing import Service
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: 
     )
 
 
-def chat(service: Any, stdin: Any = None, console: Any = None) -> None:
+def chat(service: Service, stdin: Any = None, console: Any = None) -> None:
     """Read commands until EOF, /quit or Ctrl-C: ``/ask …``, ``/sources``, ``/help``."""
     stdin = stdin or sys.stdin
     console = console or _console()
@@ -119,7 +120,7 @@ def chat(service: Any, stdin: Any = None, console: Any = None) -> None:
         console.print()  # Ctrl-C is how people leave a terminal program: not an error
 
 
-def _chat(service: Any, stdin: Any, console: Any) -> None:
+def _chat(service: Service, stdin: Any, console: Any) -> None:
     """Read commands until EOF or /quit: ``/ask …``, ``/sources``, ``/help``; a bare line asks."""
     from rich.text import Text
 

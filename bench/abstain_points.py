@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.evaluate import article_arg, embedders, squad_arg
-from bot.tune import abstain_weights, rank
 from index.embedder import BUNDLED_MODEL
 from index.logistic import adam_step, fit_logistic
+from quality.evaluate import article_arg, embedders, squad_arg
+from quality.tune import abstain_weights, rank
 
 Model = Callable[[np.ndarray], np.ndarray]  # features -> P(answerable)
 

@@ -16,7 +16,11 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from bot.evaluate import (
+from bot.service import QuoteService
+from index.embedder import BUNDLED_MODEL
+from index.search import Searcher, default_ranker
+from index.store import build_index
+from quality.evaluate import (
     Asked,
     article_arg,
     ask_one,
@@ -27,10 +31,6 @@ from bot.evaluate import (
     summary,
     word_overlap,
 )
-from bot.service import QuoteService
-from index.embedder import BUNDLED_MODEL
-from index.search import Searcher, default_ranker
-from index.store import build_index
 
 
 def main() -> None:

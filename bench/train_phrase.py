@@ -36,13 +36,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bench import finetune
-from bot.evaluate import article_arg, chat_noise, squad_arg
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.highlight import best_f1
 from index.logistic import fit_logistic
 from index.passages import sentence_spans
 from index.phrase import MarkOdds
 from index.query import search_text
+from quality.evaluate import article_arg, chat_noise, squad_arg
 
 MAX_LENGTH = 192
 NOISE_SEED = 3  # the reader uses 2, tuning 1 and the evaluation 0
@@ -217,12 +217,12 @@ def first_quotes(
     squad: Path, articles: tuple[int, int], model_name: str, folder: Path
 ) -> list[FirstQuote]:
     """The bot's own first quotes on ``articles``, as the evaluation sees them."""
-    from bot.evaluate import embedders, hit_rank, load_squad
     from bot.service import QuoteService
     from index.highlight import default_highlighter
     from index.phrase import PhraseReader
     from index.search import Searcher
     from index.store import build_index
+    from quality.evaluate import embedders, hit_rank, load_squad
 
     reader = PhraseReader(folder)
     marker = replace(default_highlighter(), phrases=reader, threshold=0.0)

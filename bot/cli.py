@@ -515,7 +515,7 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.file.suffix == ".jsonl":
         return _eval_documents(args, settings)
-    from bot.evaluate import article_range, embedders, evaluate
+    from quality.evaluate import article_range, embedders, evaluate
 
     a, b = article_range(args.articles)
     with embedders(settings.model, settings.index_dir.parent / "eval-cache") as (builder, asker):
@@ -538,10 +538,10 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
-    """Evaluation on a corpus folder and a JSONL file of questions (bot.evaluate_docs)."""
+    """Evaluation on a corpus folder and a JSONL file of questions (quality.documents)."""
     from dataclasses import replace
 
-    from bot.evaluate_docs import evaluate_documents, format_table
+    from quality.documents import evaluate_documents, format_table
 
     if args.eval_corpus is not None:
         settings = replace(settings, corpus=args.eval_corpus)
@@ -576,8 +576,8 @@ def _print_metrics(metrics: dict[str, Any], indent: str = "") -> None:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import article_range, embedders
-    from bot.tune import tune
+    from quality.evaluate import article_range, embedders
+    from quality.tune import tune
 
     a, b = article_range(args.articles)
     unseen = article_range(args.unseen, "--unseen") if args.unseen else None

@@ -38,17 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from bot.evaluate import (
-    OFF_ARTICLE_PER_ARTICLE,
-    SquadArticle,
-    calibration_error,
-    chat_noise,
-    hit_rank,
-    load_squad,
-    load_squad_v2,
-    off_article_questions,
-    paragraph_groups,
-)
 from index.logistic import adam_step, fit_logistic, fit_monotone
 from index.search import (
     ABSTAIN_FEATURES,
@@ -62,6 +51,17 @@ from index.search import (
     default_ranker,
 )
 from index.store import build_index
+from quality.evaluate import (
+    OFF_ARTICLE_PER_ARTICLE,
+    SquadArticle,
+    calibration_error,
+    chat_noise,
+    hit_rank,
+    load_squad,
+    load_squad_v2,
+    off_article_questions,
+    paragraph_groups,
+)
 
 SMALL_CORPUS_PARAGRAPHS = 12
 SMALL_GROUP_STEP = 2  # every other three-paragraph stretch of each article

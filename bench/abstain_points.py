@@ -27,7 +27,8 @@ import numpy as np
 
 from index.embedder import BUNDLED_MODEL
 from index.logistic import adam_step, fit_logistic
-from quality.evaluate import article_arg, embedders, squad_arg
+from quality.evaluate import embedders
+from quality.squad import article_arg, squad_arg
 from quality.tune import abstain_weights, rank
 
 Model = Callable[[np.ndarray], np.ndarray]  # features -> P(answerable)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers
-from quality.evaluate import article_arg, load_squad, ranking_metrics, squad_arg
+from quality.evaluate import ranking_metrics
+from quality.squad import article_arg, load_squad, squad_arg
 
 DEPTH = 3  # quotes scored per question, as many as quotebot shows
 

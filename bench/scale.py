@@ -72,7 +72,7 @@ def encoder_throughput(squad: Path | None, sentences: int = 320) -> dict[str, An
     """Sentences per second MiniLM encodes (sentence-transformers, as quotebot builds)."""
     from bench.peers import split_sentences
     from index.embedder import SentenceTransformerEmbedder
-    from quality.evaluate import load_squad
+    from quality.squad import load_squad
 
     texts: list[str] = []
     if squad is not None:

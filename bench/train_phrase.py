@@ -42,7 +42,7 @@ from index.logistic import fit_logistic
 from index.passages import sentence_spans
 from index.phrase import MarkOdds
 from index.query import search_text
-from quality.evaluate import article_arg, chat_noise, squad_arg
+from quality.squad import article_arg, chat_noise, squad_arg
 
 MAX_LENGTH = 192
 NOISE_SEED = 3  # the reader uses 2, tuning 1 and the evaluation 0
@@ -222,7 +222,8 @@ def first_quotes(
     from index.phrase import PhraseReader
     from index.search import Searcher
     from index.store import build_index
-    from quality.evaluate import embedders, hit_rank, load_squad
+    from quality.evaluate import embedders, hit_rank
+    from quality.squad import load_squad
 
     reader = PhraseReader(folder)
     marker = replace(default_highlighter(), phrases=reader, threshold=0.0)

@@ -34,7 +34,7 @@ from index.embedder import BUNDLED_MODEL, resolve_model
 from index.passages import sentence_spans
 from index.query import search_text
 from index.text import stems
-from quality.evaluate import article_arg, chat_noise, load_squad, load_squad_v2, squad_arg
+from quality.squad import article_arg, chat_noise, load_squad, load_squad_v2, squad_arg
 
 MAX_LENGTH = 128
 NOISE_SEED = 2  # tuning uses 1 and the evaluation 0

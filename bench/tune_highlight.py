@@ -24,7 +24,7 @@ from typing import Any
 from index.highlight import HIGHLIGHT_FILE, Example, fit
 from index.passages import sentence_spans
 from index.text import stems
-from quality.evaluate import article_arg, squad_arg
+from quality.squad import article_arg, squad_arg
 
 # Share of first quotes without the answer on the tuning split (hit@1 about 0.82).
 WRONG_QUOTE_WEIGHT = 0.18 / 0.82

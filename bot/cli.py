@@ -515,7 +515,8 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.file.suffix == ".jsonl":
         return _eval_documents(args, settings)
-    from quality.evaluate import article_range, embedders, evaluate
+    from quality.evaluate import embedders, evaluate
+    from quality.squad import article_range
 
     a, b = article_range(args.articles)
     with embedders(settings.model, settings.index_dir.parent / "eval-cache") as (builder, asker):
@@ -576,7 +577,8 @@ def _print_metrics(metrics: dict[str, Any], indent: str = "") -> None:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from quality.evaluate import article_range, embedders
+    from quality.evaluate import embedders
+    from quality.squad import article_range
     from quality.tune import tune
 
     a, b = article_range(args.articles)

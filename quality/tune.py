@@ -51,12 +51,10 @@ from index.search import (
     default_ranker,
 )
 from index.store import build_index
-from quality.evaluate import (
-    OFF_ARTICLE_PER_ARTICLE,
+from quality.evaluate import OFF_ARTICLE_PER_ARTICLE, calibration_error, hit_rank
+from quality.squad import (
     SquadArticle,
-    calibration_error,
     chat_noise,
-    hit_rank,
     load_squad,
     load_squad_v2,
     off_article_questions,

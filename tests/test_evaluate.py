@@ -10,7 +10,8 @@ from fakes import FakeEmbedder
 
 from bot.cli import main
 from bot.errors import CorpusError
-from quality.evaluate import evaluate, load_squad, ranking_metrics
+from quality.evaluate import evaluate, ranking_metrics
+from quality.squad import load_squad
 
 
 def test_ranking_metrics_count_hits_by_substring():

@@ -15,7 +15,8 @@ from index.query import search_text
 from index.search import Searcher, refers_back
 from index.spelling import Speller
 from index.store import build_index
-from quality.evaluate import Asked, calibration, calibration_error, chat_noise
+from quality.evaluate import Asked, calibration, calibration_error
+from quality.squad import chat_noise
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from bot.errors import CorpusError, QuotebotError
-from index.highlight import FACT_KINDS, answer_kind, best_f1
+from index.highlight import FACT_KINDS, answer_kind
+from quality.highlight import best_f1
 from quality.squad import (
     SquadArticle,
     chat_noise,

@@ -22,7 +22,9 @@ from bot.answers import Answer
 from bot.cooldown import slide
 from bot.errors import StorageError
 from bot.render import shown_quotes
-from bot.storage import (
+from bot.storage.base import Store
+from bot.storage.codec import decode_answer, encode_answer
+from bot.storage.records import (
     DEFAULT_COLLECTION,
     DOWN,
     EVENT_TTL_SECONDS,
@@ -30,10 +32,7 @@ from bot.storage import (
     Policy,
     Purged,
     Rated,
-    Store,
     Vote,
-    decode_answer,
-    encode_answer,
 )
 
 log = logging.getLogger(__name__)

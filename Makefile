@@ -8,7 +8,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 SQUAD ?= ../shared/squad/squad_v1.1_dev.json
 SQUAD_V2 ?= ../shared/squad/squad_v2.0_dev.json
 
-.PHONY: setup run test lint bench eval eval-docs tune reader lock clean
+.PHONY: setup run test lint bench eval eval-docs tune reader lock clean soak
 
 setup: $(STAMP)
 
@@ -63,6 +63,11 @@ reader: $(BENCH_STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --squad $(SQUAD)
 	$(BIN)/python -m bench.structured
+
+# A 200-question Slack burst, a 100-question Discord burst and a 30-minute steady run
+# at 5 questions/s on PostgreSQL (127.0.0.1:5432), against the loopback fakes (~35 min).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes 30 --json bench/soak.json
 
 clean:
 	rm -rf $(VENV) .quotebot

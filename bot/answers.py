@@ -20,6 +20,12 @@ class Quote:
     source: str = ""  # the document's source URL, empty when unknown
     # The words answering the question, as document offsets within [start, end); first quote only.
     highlight: tuple[int, int] | None = None
+    # The headings above the quote, outermost first, without the document's own title.
+    section: tuple[str, ...] = ()
+    anchor: str = ""  # fragment of the innermost heading that has one: ``source#anchor``
+    kind: str = "prose"  # what the quoted paragraph is: prose, item, row, header or code
+    # A table row's header row, as document offsets, to show above the row.
+    header: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:
@@ -73,6 +79,10 @@ class Answer:
                 "highlight": (
                     {"start": q.highlight[0], "end": q.highlight[1]} if q.highlight else None
                 ),
+                "section": list(q.section),
+                "anchor": q.anchor,
+                "kind": q.kind,
+                "header": {"start": q.header[0], "end": q.header[1]} if q.header else None,
             }
 
         return {

@@ -167,10 +167,11 @@ def _look(settings: Settings) -> tuple[dict[str, Any] | None, bool]:
     if not store.exists(settings.index_dir):
         return None, False
     manifest = store.read_manifest(settings.index_dir)
+    # An index written in an older format is rebuilt as if the corpus had changed.
     stale = (
         manifest is not None
         and manifest.get("model") == settings.model
-        and is_stale(settings, manifest)
+        and (manifest.get("format_version") != store.FORMAT_VERSION or is_stale(settings, manifest))
     )
     return manifest, stale
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urldefrag
 
 from bot import messages
 from bot.answers import Answer, Quote, SourceInfo, shown_quotes
@@ -27,6 +28,10 @@ def json_text(value: object, *, indent: int | None = None) -> str:
     """
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+TRAIL_SEPARATOR = " › "
+CODE = "code"  # Quote.kind of a code block, shown as code rather than as a quotation
 
 
 def truncate(text: str, limit: int) -> str:
@@ -59,9 +64,30 @@ def marked(quote: Quote, shown: str) -> tuple[str, str, str] | None:
     return shown[:start], shown[start:end], shown[end:]
 
 
+def trail(quote: Quote) -> str:
+    """``Title › Section › Subsection``: the document and the headings above the quote."""
+    return TRAIL_SEPARATOR.join((quote.title, *quote.section))
+
+
 def citation(quote: Quote) -> str:
-    """``Title, ¶ 3`` — the human-readable reference of a quote."""
-    return f"{quote.title}, ¶ {quote.paragraph}"
+    """``Title › Section › Subsection, ¶ 3`` — the human-readable reference of a quote."""
+    return f"{trail(quote)}, ¶ {quote.paragraph}"
+
+
+def link(quote: Quote) -> str:
+    """Where the quote can be read: ``source#anchor`` when both are known, else the source.
+
+    Empty when the document has no web address (a Markdown file without ``source:``).
+    """
+    if not quote.source:
+        return ""
+    if not quote.anchor:
+        return quote.source
+    return f"{urldefrag(quote.source).url}#{quote.anchor}"
+
+
+def is_code(quote: Quote) -> bool:
+    return quote.kind == CODE
 
 
 def confidence_line(answer: Answer) -> str:
@@ -86,8 +112,12 @@ def plain_text(answer: Answer) -> str:
         if answer.closest:
             lines.append(header)
     for n, quote in enumerate(shown_quotes(answer), start=1):
-        lines.append(f'[{n}] "{quote.text}"')
-        lines.append(f"    — {citation(quote)}" + (f" <{quote.source}>" if quote.source else ""))
+        if is_code(quote):
+            lines.append(f"[{n}]")
+            lines.extend(f"    {line}" for line in quote.text.split("\n"))
+        else:
+            lines.append(f'[{n}] "{quote.text}"')
+        lines.append(f"    — {citation(quote)}" + (f" <{link(quote)}>" if link(quote) else ""))
     lines.append(confidence_line(answer))
     return "\n".join(lines)
 

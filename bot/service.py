@@ -169,6 +169,7 @@ class QuoteService:
 
     @staticmethod
     def _make_quote(doc: Document, start: int, end: int, paragraph: int, score: float) -> Quote:
+        section, anchor = where(doc, paragraph)
         return Quote(
             text=doc.text[start:end],
             document=doc.doc_id,
@@ -178,6 +179,9 @@ class QuoteService:
             end=end,
             score=score,
             source=doc.source,
+            section=section,
+            anchor=anchor,
+            kind=doc.block(paragraph).kind,
         )
 
     def sources(self) -> list[SourceInfo]:
@@ -220,3 +224,16 @@ class QuoteService:
         start = min(int(starts[first]), quote.start)
         end = max(int(ends[last]), quote.end)
         return Context(quote, doc.text[start:end], start, end)
+
+
+def where(doc: Document, paragraph: int) -> tuple[tuple[str, ...], str]:
+    """The heading titles above the 1-based ``paragraph`` and the anchor to link to.
+
+    A top heading that repeats the document's title is left out (the citation starts
+    with the title already); the anchor is the innermost heading's that has one.
+    """
+    chain = doc.trail(paragraph)
+    if chain and chain[0].level == 1 and chain[0].title == doc.title:
+        chain = chain[1:]  # linking to the top of the page adds nothing to its address
+    anchor = next((s.anchor for s in reversed(chain) if s.anchor), "")
+    return tuple(s.title for s in chain), anchor

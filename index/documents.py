@@ -3,7 +3,9 @@
 Supported formats: plain text (``.txt``), Markdown with optional front matter
 (``.md``, ``.markdown``), HTML (``.html``, ``.htm``) and PDF (``.pdf``). Each
 loader produces a :class:`Document` whose ``text`` is what quotes are cut from
-and whose ``paragraphs`` are exact offsets into that text.
+and whose ``paragraphs`` are exact offsets into that text. The loaders live in
+``index.formats``, one module per format; this module holds the model, the corpus
+walk, the dispatch by suffix and the helpers the loaders share.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import importlib
 import io
 import logging
 import os
@@ -67,6 +70,7 @@ class Block:
     section: int | None = None  # index into ``Document.sections`` of the innermost heading above
     # Consecutive items of one list, or rows of one table, share a group number.
     group: int | None = None
+    depth: int = 0  # how deeply a list item is nested: 0 for the outermost list
 
 
 @dataclass(frozen=True)
@@ -300,11 +304,11 @@ def load_document(path: Path, doc_id: str) -> Document:
     path = Path(path)
     suffix = path.suffix.lower()
     loaders: dict[str, Callable[[Path, str], Document]] = {
-        ".txt": _load_txt,
-        ".md": _load_markdown,
-        ".markdown": _load_markdown,
-        ".html": _load_html,
-        ".htm": _load_html,
+        ".txt": _format("text"),
+        ".md": _format("markdown"),
+        ".markdown": _format("markdown"),
+        ".html": _format("html"),
+        ".htm": _format("html"),
         ".pdf": _load_pdf,
     }
     if suffix not in loaders:
@@ -313,6 +317,22 @@ def load_document(path: Path, doc_id: str) -> Document:
     if not document.paragraphs:
         raise CorpusError(f"{path}: no text found.")
     return document
+
+
+def _format(module: str) -> Callable[[Path, str], Document]:
+    """The ``load`` function of ``index.formats.<module>``, imported when first needed.
+
+    The format modules import this one for :class:`Document` and the shared helpers,
+    so they are imported here lazily rather than at the top.
+    """
+
+    def load(path: Path, doc_id: str) -> Document:
+        loader: Callable[[Path, str], Document] = importlib.import_module(
+            f"index.formats.{module}"
+        ).load
+        return loader(path, doc_id)
+
+    return load
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -372,6 +392,11 @@ def _pretty_stem(path: Path) -> str:
     return words[:1].upper() + words[1:] if words else path.name
 
 
+def _collapse(text: str) -> str:
+    """``text`` with each run of whitespace made one space, ends stripped."""
+    return " ".join(text.split())
+
+
 def _trim(text: str, start: int, end: int) -> Span | None:
     """``(start, end)`` shrunk to exclude surrounding whitespace; None when nothing is left."""
     piece = text[start:end]
@@ -408,281 +433,6 @@ def _blocks(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     if block:
         spans.append(block)
     return [s for s in (_trim(text, a, b) for a, b in spans) if s]
-
-
-# --------------------------------------------------------------------------- plain text
-
-
-def _load_txt(path: Path, doc_id: str) -> Document:
-    text = _decode(path, _read_bytes(path))
-    first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    title = first_line if 0 < len(first_line) <= MAX_TITLE_CHARS else _pretty_stem(path)
-    return Document(doc_id=doc_id, title=title, text=text, paragraphs=tuple(_blocks(text)))
-
-
-# --------------------------------------------------------------------------- Markdown
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$")
-_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-
-
-def _load_markdown(path: Path, doc_id: str) -> Document:
-    raw = _decode(path, _read_bytes(path))
-    meta, text = _split_front_matter(raw)
-    paragraphs, heading = _markdown_paragraphs(text)
-    title = meta.get("title") or heading or _pretty_stem(path)
-    return Document(
-        doc_id=doc_id,
-        title=title,
-        text=text,
-        paragraphs=tuple(paragraphs),
-        source=meta.get("source") or meta.get("url") or "",
-        date=meta.get("date", ""),
-    )
-
-
-def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """``(fields, body)``: simple ``key: value`` lines between leading ``---`` lines.
-
-    Without a closing ``---`` (or ``...``) line the whole text is the body.
-    """
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
-        return {}, text
-    closing = next((i for i, line in enumerate(lines) if i and line.rstrip() in ("---", "...")), 0)
-    if not closing:
-        return {}, text
-    meta: dict[str, str] = {}
-    for line in lines[1:closing]:
-        key, sep, value = line.partition(":")
-        key = key.strip().lower()
-        if sep and key and not key.startswith("#") and " " not in key:
-            meta.setdefault(key, _unquote(value.strip()))
-    body_start = sum(len(line) + 1 for line in lines[: closing + 1])
-    return meta, text[body_start:]
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\").strip()
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        return value[1:-1].replace("''", "'").strip()
-    return value
-
-
-def _markdown_paragraphs(text: str) -> tuple[list[Span], str]:
-    """Paragraph spans of a Markdown body and its first level-1 heading.
-
-    Fenced code blocks, headings and thematic breaks stay in the text but are not
-    paragraphs; they end the paragraph before them.
-    """
-    spans: list[Span] = []
-    block: Span | None = None
-    fence = ""
-    heading = ""
-
-    def close() -> None:
-        nonlocal block
-        if block:
-            spans.append(block)
-        block = None
-
-    for a, b in _lines(text):
-        line = text[a:b]
-        if fence:
-            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
-                fence = ""
-            continue
-        if opened := _FENCE.match(line):
-            close()
-            fence = opened.group(1)
-            continue
-        if atx := _ATX_HEADING.match(line):
-            close()
-            if not heading and len(atx.group(1)) == 1:
-                heading = re.sub(r"[ \t]+#+[ \t]*$|^#+[ \t]*$", "", atx.group(2)).strip()
-            continue
-        if block and _SETEXT_UNDERLINE.match(line):
-            # The paragraph above was a heading written with an underline.
-            if not heading and line.strip()[0] == "=":
-                heading = " ".join(text[block[0] : block[1]].split())
-            block = None
-            continue
-        if not line.strip() or _THEMATIC_BREAK.match(line):
-            close()
-            continue
-        block = (block[0], b) if block else (a, b)
-    close()
-    return [s for s in (_trim(text, a, b) for a, b in spans) if s], heading
-
-
-# --------------------------------------------------------------------------- HTML
-
-# Page furniture, not content.
-_DROP_TAGS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "nav",
-    "aside",
-    "head",
-    "svg",
-    "iframe",
-    "object",
-    "button",
-    "select",
-)
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-# Elements whose text is a block of its own; text directly inside the containers
-# (div, section, body...) also forms a block.
-_BLOCK_TAGS = _HEADINGS | frozenset(
-    {
-        "p",
-        "li",
-        "blockquote",
-        "pre",
-        "td",
-        "th",
-        "dd",
-        "dt",
-        "figcaption",
-        "caption",
-        "address",
-        "summary",
-        "legend",
-        "div",
-        "section",
-        "article",
-        "main",
-        "body",
-        "html",
-        "header",
-        "footer",
-        "ul",
-        "ol",
-        "dl",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "figure",
-        "details",
-        "fieldset",
-        "form",
-        "hr",
-    }
-)
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-
-
-def _load_html(path: Path, doc_id: str) -> Document:
-    from bs4 import BeautifulSoup
-
-    data = _read_bytes(path)
-    declared = _CHARSET.search(data[:4096])
-    raw = _decode(path, data, declared.group(1).decode("ascii") if declared else None)
-    soup = BeautifulSoup(raw, "html.parser")
-
-    title = _collapse(soup.title.get_text()) if soup.title else ""
-    if not title and (h1 := soup.find("h1")):
-        title = _collapse(h1.get_text())
-    source = _html_source(soup)
-    date = _meta_content(soup, "article:published_time", "date", "dc.date")
-
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    # A page's own header and footer are site chrome; an article's hold its headline.
-    for tag in soup.find_all(("header", "footer")):
-        if not tag.find_parent(("article", "main")):
-            tag.decompose()
-    for tag in soup.find_all(hidden=True):
-        tag.decompose()
-
-    pieces: list[str] = []
-    paragraphs: list[Span] = []
-    pos = 0
-    for block, is_heading in _html_blocks(soup):
-        if pieces:
-            pos += 2
-        pieces.append(block)
-        if not is_heading:
-            paragraphs.append((pos, pos + len(block)))
-        pos += len(block)
-    return Document(
-        doc_id=doc_id,
-        title=title or _pretty_stem(path),
-        text="\n\n".join(pieces),
-        paragraphs=tuple(paragraphs),
-        source=source,
-        date=date,
-    )
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _html_blocks(soup: Any) -> Iterator[tuple[str, bool]]:
-    """``(text, is_heading)`` for each block of a parsed page, in document order.
-
-    Walks the tree without recursion so deeply nested pages cannot exhaust the stack.
-    """
-    from bs4 import NavigableString, Tag
-    from bs4.element import PreformattedString
-
-    buffer: list[str] = []
-    open_blocks: list[str] = []
-
-    def flush(kind: str) -> Iterator[tuple[str, bool]]:
-        text = _collapse("".join(buffer))
-        buffer.clear()
-        if text:
-            yield text, kind in _HEADINGS
-
-    stack: list[Any] = [soup]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, tuple):  # ("end", tag name): the block closes here
-            yield from flush(node[1])
-            open_blocks.pop()
-            continue
-        if isinstance(node, NavigableString):
-            if not isinstance(node, PreformattedString):
-                buffer.append(str(node))
-            continue
-        if not isinstance(node, Tag):
-            continue
-        if node.name == "br":
-            buffer.append(" ")
-            continue
-        if node.name in _BLOCK_TAGS:
-            yield from flush(open_blocks[-1] if open_blocks else "")
-            open_blocks.append(node.name)
-            stack.append(("end", node.name))
-        stack.extend(reversed(node.contents))
-    yield from flush("")
-
-
-def _html_source(soup: Any) -> str:
-    for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
-        rels = rel.split() if isinstance(rel, str) else rel
-        if "canonical" in (r.lower() for r in rels):
-            return str(link["href"]).strip()
-    return _meta_content(soup, "og:url")
-
-
-def _meta_content(soup: Any, *names: str) -> str:
-    """The ``content`` of the first ``<meta>`` whose property or name is one of ``names``."""
-    for meta in soup.find_all("meta", content=True):
-        key = str(meta.get("property") or meta.get("name") or "").lower()
-        if key in names and str(meta["content"]).strip():
-            return str(meta["content"]).strip()
-    return ""
 
 
 # --------------------------------------------------------------------------- PDF

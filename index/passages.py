@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from index.documents import Document
+from index.documents import PROSE, Document
 
 # A "sentence" shorter than this is glued to its neighbour: pysbd splits on
 # abbreviations and list markers now and then, and a 5-character quote helps nobody.
@@ -69,13 +69,19 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 def split_document(
     doc: Document, doc_index: int, *, paragraph_done: Callable[[], None] | None = None
 ) -> list[Sentence]:
-    """Every sentence of every paragraph of ``doc``, in reading order.
+    """Every unit of every paragraph of ``doc``, in reading order.
 
+    A prose paragraph is split into sentences; a list item, a table row and a code
+    block are one unit each (a sentence splitter would cut code and cells apart).
     ``paragraph_done()`` is called after each paragraph (a long document takes minutes).
     """
     out: list[Sentence] = []
     for number, (p_start, p_end) in enumerate(doc.paragraphs, start=1):
-        for s, e in sentence_spans(doc.text, p_start, p_end):
+        if doc.block(number).kind == PROSE:
+            spans = sentence_spans(doc.text, p_start, p_end)
+        else:
+            spans = [_trim(doc.text, p_start, p_end)]
+        for s, e in spans:
             out.append(Sentence(doc_index, number, s, e))
         if paragraph_done:
             paragraph_done()

@@ -44,14 +44,15 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from index import vectors as vector_index
-from index.documents import READING, Document, Progress
+from index.documents import READING, Block, Document, Progress, Section
 from index.errors import IndexUnavailableError, IndexWriteError, ModelError
 from index.passages import Sentence, split_document
 from index.text import stems
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: documents.json holds each document's blocks and sections (its structure).
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 WRITER_LOCK = ".lock"
 READERS_LOCK = ".readers"
@@ -69,7 +70,9 @@ STAGES = (READING, SPLITTING, EMBEDDING, WRITING)
 def content_hash(doc: Document) -> str:
     """Hash of everything about a document that its index entries depend on."""
     h = hashlib.sha256()
-    for part in (doc.doc_id, doc.title, doc.source, doc.date, doc.text, repr(doc.paragraphs)):
+    parts = (doc.doc_id, doc.title, doc.source, doc.date, doc.text, repr(doc.paragraphs))
+    # The structure decides how paragraphs are split into units, so it is part of the hash.
+    for part in (*parts, repr(doc.blocks), repr(doc.sections)):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
     return h.hexdigest()
@@ -469,6 +472,7 @@ def _write_generation(
                 "date": d.date,
                 "text": d.text,
                 "paragraphs": [list(p) for p in d.paragraphs],
+                **_structure_json(d),
             }
             for d in index.documents
         ]
@@ -694,6 +698,31 @@ def load_index(folder: Path, *, model: str | None = None) -> CorpusIndex:
     raise IndexUnavailableError(f"The index in {folder} keeps changing; try again.")
 
 
+def _structure_json(doc: Document) -> dict[str, Any]:
+    """A document's blocks and sections for documents.json (left out when it has none)."""
+    out: dict[str, Any] = {}
+    if doc.blocks:
+        out["blocks"] = [[b.kind, b.section, b.group, b.depth] for b in doc.blocks]
+    if doc.sections:
+        out["sections"] = [[s.title, s.level, s.parent, s.anchor] for s in doc.sections]
+    return out
+
+
+def _block(row: list[Any]) -> Block:
+    kind, section, group, depth = row
+    return Block(
+        str(kind),
+        None if section is None else int(section),
+        None if group is None else int(group),
+        int(depth),
+    )
+
+
+def _section(row: list[Any]) -> Section:
+    title, level, parent, anchor = row
+    return Section(str(title), int(level), None if parent is None else int(parent), str(anchor))
+
+
 def _load_generation(folder: Path, gen: Path, model: str | None) -> CorpusIndex:
     manifest = _read_manifest(gen)
     assert manifest is not None
@@ -720,6 +749,8 @@ def _load_generation(folder: Path, gen: Path, model: str | None) -> CorpusIndex:
                 paragraphs=tuple((int(a), int(b)) for a, b in d["paragraphs"]),
                 source=d.get("source", ""),
                 date=d.get("date", ""),
+                blocks=tuple(_block(b) for b in d.get("blocks", ())),
+                sections=tuple(_section(s) for s in d.get("sections", ())),
             )
             for d in raw
         ]

@@ -380,6 +380,40 @@ def test_twenty_concurrent_questions_are_all_answered_while_heartbeats_flow(
     assert max(b - a for a, b in zip(beats, beats[1:], strict=False)) < 1.0
 
 
+def test_in_a_burst_the_first_answers_arrive_before_the_last_question_is_worked_on(
+    fake, service, feedback, tmp_path
+):
+    # Thirty users ask at once and each answer takes a while to work out. An answer
+    # that is ready is sent at once: it does not wait for the rest of the burst.
+    slow = SlowService(service, delay=0.3)
+    began: list[float] = []
+    real_ask = slow.ask
+
+    def timed_ask(question: str) -> Answer:
+        began.append(time.monotonic())
+        return real_ask(question)
+
+    slow.ask = timed_ask  # type: ignore[method-assign]
+    with running_bot(fake, slow, feedback, settings_for(fake, tmp_path)):
+        burst = [
+            fake.run_command("ask", {"question": "How did the council vote?"}, user_id=6000 + n)
+            for n in range(30)
+        ]
+        fake.wait_for(lambda: all(i.answered for i in burst), timeout=60)
+
+    assert all("10-0 vote" in shown(i.original) for i in burst)
+    edits = [
+        r.time
+        for r in fake.requests
+        if r.method == "PATCH" and r.path.endswith("/messages/@original")
+    ]
+    assert len(began) == 30 and len(edits) == 30
+    assert min(edits) < max(began), (
+        f"first answer {min(edits) - min(began):.2f} s after the first question began, "
+        f"last question began after {max(began) - min(began):.2f} s"
+    )
+
+
 def test_stopping_the_bot_lets_an_answer_in_progress_finish(fake, service, feedback, tmp_path):
     slow = SlowService(service, delay=1.0)
     with running_bot(fake, slow, feedback, settings_for(fake, tmp_path)):

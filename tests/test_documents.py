@@ -148,12 +148,14 @@ def test_markdown_front_matter_code_and_headings() -> None:
     assert doc.source == "https://example.org/recycling"
     assert doc.date == "2024-03-01"
     assert doc.text.startswith("# Recycling at home")
-    assert 'bin = "green"' in doc.text  # code stays in the text...
-    assert paragraph_texts(doc) == [  # ...but neither code nor headings are paragraphs
+    assert paragraph_texts(doc) == [  # headings are sections, not paragraphs
         "Paper and cardboard go in the blue bin.\nFlatten boxes first.",
+        'bin = "green"\n\nprint(bin)',  # the code without its fence lines
         "Glass bottles go in the green bin; lids go in the general waste.",
         "Batteries are collected at the town hall.",
     ]
+    assert [doc.block(n).kind for n in (1, 2, 3)] == ["prose", "code", "prose"]
+    assert [s.title for s in doc.trail(3)] == ["Recycling at home", "Glass"]
 
 
 @pytest.mark.parametrize(
@@ -205,7 +207,7 @@ def test_markdown_front_matter_code_and_headings() -> None:
             "My notes",
             "",
             "",
-            ["After code."],
+            ["x = 1\n\ny = 2", "After code."],
             id="tilde fence with blank lines and a thematic break",
         ),
     ],
@@ -271,8 +273,7 @@ def test_html_title_from_h1_source_from_og_url_and_nested_blocks(tmp_path: Path)
         "Loose text in a div.",
         "Stay indoors.",
         "More div text.",
-        "Wind",
-        "90 km/h",
+        "Wind | 90 km/h",  # one table row, its cells in order
     ]
     assert "JavaScript" not in doc.text and "secret" not in doc.text
 

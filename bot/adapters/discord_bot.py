@@ -25,7 +25,7 @@ import math
 import re
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -349,16 +349,21 @@ class QuoteClient(discord.Client):
         ``earlier``: the conversation so far (the answer a follow-up continues).
         """
         collection, service = route
-        with self.metrics.answering(PLATFORM) as answered:
-            if earlier is None:
-                answer = await asyncio.to_thread(service.ask, question)
-            else:
-                answer = await asyncio.to_thread(
-                    functools.partial(service.ask, question, previous=Turn.of(earlier))
-                )
+        ask = service.ask
+        if earlier is not None:
+            ask = functools.partial(service.ask, previous=Turn.of(earlier))
+
+        def answer_and_remember(answered: Callable[[bool], None]) -> Answer:
+            answer = ask(question)
             answered(answer.abstained)
-        await asyncio.to_thread(self.store.remember, answer, PLATFORM, collection=collection)
-        return answer
+            self.store.remember(answer, PLATFORM, collection=collection)
+            return answer
+
+        # One trip to the worker threads, not two: a second trip to store the answer
+        # would queue behind every question of a burst, holding back every answer until
+        # the last question of the burst had been worked out.
+        with self.metrics.answering(PLATFORM) as answered:
+            return await asyncio.to_thread(answer_and_remember, answered)
 
     async def on_message(self, message: discord.Message) -> None:
         """A reply to one of this bot's answers that mentions it: a follow-up question."""

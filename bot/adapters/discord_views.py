@@ -67,11 +67,12 @@ def answer_embed(answer: Answer) -> discord.Embed:
 
 
 def citation_line(number: int, quote: Quote) -> str:
-    """``**[1]** Title, ¶ 2 — [source](<url>)``; bounded so it is never cut."""
-    title = render.truncate(one_line(quote.title), CITATION_TITLE_LIMIT)
+    """``**[1]** Title › Section, ¶ 2 — [source](<url#anchor>)``; bounded so it is never cut."""
+    title = render.truncate(one_line(render.trail(quote)), CITATION_TITLE_LIMIT)
     line = f"**[{number}]** {discord.utils.escape_markdown(title)}, ¶ {quote.paragraph}"
-    if quote.source and len(quote.source) <= SOURCE_URL_LIMIT:
-        line += f" — [source](<{quote.source}>)"
+    url = render.link(quote)
+    if url and len(url) <= SOURCE_URL_LIMIT:
+        line += f" — [source](<{url}>)"
     return line
 
 
@@ -90,7 +91,10 @@ def quote_blocks(quotes: Sequence[Quote], head: str, limit: int) -> str:
     order = sorted(range(len(quotes)), key=lambda i: len(quotes[i].text))
     for position, i in enumerate(order):
         share = room // (len(order) - position)
-        blocks[i] = block_quote(quotes[i].text, share, quotes[i])
+        if render.is_code(quotes[i]):
+            blocks[i] = code_block(quotes[i].text, share)
+        else:
+            blocks[i] = block_quote(quotes[i].text, share, quotes[i])
         room -= len(blocks[i])
     parts = [head] if head else []
     parts += [f"{blocks[i]}\n{citations[i]}" for i in range(len(quotes))]
@@ -115,6 +119,24 @@ def block_quote(text: str, limit: int, quote: Quote | None = None) -> str:
             return block
         keep -= max(1, len(block) - limit)
     return ""
+
+
+def code_block(text: str, limit: int) -> str:
+    """``text`` as a fenced code block of at most ``limit`` chars, cut on a line when it can be.
+
+    Code is shown as written (no Markdown escaping); a fence inside it is broken
+    with a zero-width space so it cannot close the block early.
+    """
+    fence = "```"
+    body = text.replace(fence, "``\u200b`")
+    room = limit - 2 * (len(fence) + 1)
+    if room <= 0:
+        return ""
+    if len(body) > room:
+        cut = body[: room - len(render.ELLIPSIS) - 1]
+        newline = cut.rfind("\n")
+        body = (cut[:newline] if newline > 0 else cut) + "\n" + render.ELLIPSIS
+    return f"{fence}\n{body}\n{fence}"
 
 
 def _escape_marked(cut: str, quote: Quote | None) -> str:
@@ -165,8 +187,9 @@ def context_embed(context: Context) -> discord.Embed:
     after = render.truncate(after, side)
     description = f"{escape(before)}**{escape(middle)}**{escape(after)}"[:DESCRIPTION_LIMIT]
     embed = discord.Embed(title=title, description=description, colour=INFO_COLOUR)
-    if quote.source and len(quote.source) <= SOURCE_URL_LIMIT:
-        embed.url = quote.source
+    url = render.link(quote)
+    if url and len(url) <= SOURCE_URL_LIMIT:
+        embed.url = url
     return embed
 
 

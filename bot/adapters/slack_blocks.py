@@ -67,6 +67,8 @@ def quote_block(quote: Quote, limit: int = SECTION_LIMIT) -> Block:
     Rich text is shown as written, so the quote needs no escaping: its text,
     or a word-boundary cut of at most ``limit`` characters, is sent verbatim.
     """
+    if render.is_code(quote):
+        return code_block(quote, limit)
     cut = render.truncate(quote.text, limit)
     parts = render.marked(quote, cut)
     if parts is None:
@@ -80,6 +82,17 @@ def quote_block(quote: Quote, limit: int = SECTION_LIMIT) -> Block:
     return {"type": "rich_text", "elements": [{"type": "rich_text_quote", "elements": elements}]}
 
 
+def code_block(quote: Quote, limit: int = SECTION_LIMIT) -> Block:
+    """A code quote as preformatted rich text: monospace, shown as written."""
+    text = quote.text
+    if len(text) > limit:
+        cut = text[: limit - len(render.ELLIPSIS) - 1]
+        newline = cut.rfind("\n")
+        text = (cut[:newline] if newline > 0 else cut) + "\n" + render.ELLIPSIS
+    preformatted = {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": text}]}
+    return {"type": "rich_text", "elements": [preformatted]}
+
+
 def question_block(question: str, limit: int = SECTION_LIMIT) -> Block:
     """The question as typed, in bold rich text (its own ``*`` or backticks format nothing)."""
     bold = {"type": "text", "text": render.truncate(question, limit), "style": {"bold": True}}
@@ -87,10 +100,12 @@ def question_block(question: str, limit: int = SECTION_LIMIT) -> Block:
 
 
 def citation(quote: Quote, number: int) -> str:
-    """``*[1]* Title, ¶ 2``, the title linked to the document when it has a web address."""
-    title = escape(render.truncate(quote.title, TITLE_LIMIT))
-    if _SAFE_URL.fullmatch(quote.source):
-        title = f"<{escape(quote.source)}|{title}>"
+    """``*[1]* Title › Section, ¶ 2``, linked to the document (at the section's anchor when it
+    has one) when it has a web address."""
+    title = escape(render.truncate(render.trail(quote), TITLE_LIMIT))
+    url = render.link(quote)
+    if _SAFE_URL.fullmatch(url):
+        title = f"<{escape(url)}|{title}>"
     return f"*[{number}]* {title}, ¶ {quote.paragraph}"
 
 

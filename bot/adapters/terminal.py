@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from bot import messages, render
-from bot.answers import Answer, SourceInfo
+from bot.answers import Answer, Quote, SourceInfo
 from bot.errors import QuotebotError
 from bot.followup import Turn
 
@@ -63,6 +63,12 @@ def print_answer(answer: Answer, console: Any = None) -> None:
             _say(console, header, "dim")
     for n, quote in enumerate(render.shown_quotes(answer), start=1):
         style = "dim" if answer.abstained else "default"
+        if render.is_code(quote):
+            # Code is shown as written, indented under the others, without quotation marks.
+            code = Text(neutralise(quote.text), style="dim" if answer.abstained else "green")
+            console.print(Padding(code, (0, 0, 0, 4), expand=False))
+            _say(console, f"  [{n}] {render.citation(quote)}{_link(quote)}", "cyan")
+            continue
         parts = render.marked(quote, quote.text)
         body: list[Any] = [neutralise(quote.text)]
         if parts is not None:
@@ -70,9 +76,13 @@ def print_answer(answer: Answer, console: Any = None) -> None:
             body = [neutralise(before), (neutralise(phrase), "bold reverse"), neutralise(after)]
         text = Text.assemble("“", *body, "”", style=style)
         console.print(Padding(text, (0, 0, 0, 2), expand=False))
-        link = f" <{quote.source}>" if quote.source else ""
-        _say(console, f"  [{n}] {render.citation(quote)}{link}", "cyan")
+        _say(console, f"  [{n}] {render.citation(quote)}{_link(quote)}", "cyan")
     _say(console, render.confidence_line(answer), "dim")
+
+
+def _link(quote: Quote) -> str:
+    url = render.link(quote)
+    return f" <{url}>" if url else ""
 
 
 def print_sources(sources: list[SourceInfo], manifest: dict[str, Any], console: Any = None) -> None:

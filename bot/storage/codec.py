@@ -26,9 +26,15 @@ def encode_answer(answer: Answer) -> str:
 
 
 def _quote(data: dict[str, Any]) -> Quote:
-    # JSON has no tuples; answers stored before highlights have none.
+    # JSON has no tuples; answers stored before highlights (or sections) have none.
     mark = data.pop("highlight", None)
-    return Quote(**data, highlight=(int(mark[0]), int(mark[1])) if mark else None)
+    header = data.pop("header", None)
+    data["section"] = tuple(data.get("section", ()))
+    return Quote(
+        **data,
+        highlight=(int(mark[0]), int(mark[1])) if mark else None,
+        header=(int(header[0]), int(header[1])) if header else None,
+    )
 
 
 def decode_answer(answer_id: str, text: str) -> Answer:

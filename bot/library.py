@@ -207,12 +207,10 @@ class Library:
         return next((s.title for s in self._sources(target) if s.document == doc_id), doc_id)
 
     def _reindex(self, target: Collection) -> None:
-        from bot.app import build, has_documents
+        from index.build import build, build_or_unpublish
 
-        if has_documents(target.settings):
-            build(target.settings, embedder_factory=self.embedder_factory)
-        else:
-            store.unpublish(target.index_dir)
+        spec = target.settings.index_spec()
+        build_or_unpublish(spec, lambda: build(spec, embedder_factory=self.embedder_factory))
 
     def _refresh(self, name: str) -> None:
         if self.services is not None and name in self.services.services:

@@ -35,12 +35,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bench import finetune
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.logistic import fit_logistic
 from index.passages import sentence_spans
 from index.phrase import MarkOdds
 from index.query import search_text
+from quality import finetune
 from quality.highlight import best_f1
 from quality.squad import article_arg, chat_noise, squad_arg
 

@@ -29,11 +29,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-from bench import finetune
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.passages import sentence_spans
 from index.query import search_text
 from index.text import stems
+from quality import finetune
 from quality.squad import article_arg, chat_noise, load_squad, load_squad_v2, squad_arg
 
 MAX_LENGTH = 128

@@ -67,7 +67,7 @@ def export(tokenizer: Any, model: Any, out: Path, outputs: dict[str, dict[int, s
     """
     import torch
 
-    from bench.fuse import fuse_and_quantize
+    from quality.fuse import fuse_and_quantize
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from index.logistic import sigmoid
 from index.phrase import PhraseReader, default_phrase_reader, log_odds
 from index.query import search_text
 from index.search import question_kind
@@ -623,7 +624,7 @@ class Highlighter:
         if self.sure_weights is None:
             return mass
         z = float(sure_features(found, p, span, mass) @ self.sure_weights + self.sure_bias)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return sigmoid(z)
 
     def score(self, question: str, text: str) -> tuple[tuple[int, int] | None, float]:
         """The best phrase in ``text`` as character offsets, and its probability of being right.

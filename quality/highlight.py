@@ -20,7 +20,7 @@ from index.highlight import (
     sure_features,
     token_f1,
 )
-from index.logistic import fit_logistic
+from index.logistic import adam_step, fit_logistic
 
 
 def best_f1(prediction: str, answers: Sequence[str]) -> float:
@@ -82,8 +82,7 @@ def fit(
     mean, std = x.mean(0), x.std(0) + 1e-6
     xs = (x - mean) / std
     w = np.zeros(x.shape[1])
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
+    moments = {"w": (np.zeros_like(w), np.zeros_like(w))}
     for t in range(1, steps + 1):
         s = xs @ w
         s = s - np.maximum.reduceat(s, starts)[row_group]
@@ -92,9 +91,7 @@ def fit(
         pos = p * y
         q = pos / np.add.reduceat(pos, starts)[row_group]
         grad = xs.T @ ((p - q) * group_weight[row_group]) + l2 * w
-        m = 0.9 * m + 0.1 * grad
-        v = 0.999 * v + 0.001 * grad**2
-        w -= 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        adam_step({"w": w}, {"w": grad}, moments, t, rate=0.05)  # updates w in place
         if progress and t % 100 == 0:
             loss = -np.sum(group_weight * np.log(np.add.reduceat(pos, starts) + 1e-12))
             progress(f"step {t}: loss {loss:.4f}")

@@ -4,7 +4,7 @@ Candidates are the union of the best sentences by embedding similarity and by
 BM25. Each gets a handful of features (similarities of the sentence and of its
 neighbourhood, keyword overlap, whether it holds the kind of thing the question
 asks for: a year, a number, a name). A linear model, fitted on the SQuAD tuning
-split by ``bench/tune.py`` and stored in ``ranker.json``, turns them into a
+split by ``quotebot tune`` (``quality/tune.py``) and stored in ``ranker.json``, turns them into a
 score; a logistic model on the best candidate's features gives the probability
 that the corpus answers the question at all.
 """

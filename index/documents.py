@@ -1,7 +1,8 @@
 """Documents and the loaders that read them from the corpus folder.
 
 Supported formats: plain text (``.txt``), Markdown with optional front matter
-(``.md``, ``.markdown``), HTML (``.html``, ``.htm``) and PDF (``.pdf``). Each
+(``.md``, ``.markdown``), HTML (``.html``, ``.htm``), PDF (``.pdf``), Word
+(``.docx``) and reStructuredText (``.rst``). Each
 loader produces a :class:`Document` whose ``text`` is what quotes are cut from
 and whose ``paragraphs`` are exact offsets into that text. The loaders live in
 ``index.formats``, one module per format; this module holds the model, the corpus
@@ -11,25 +12,21 @@ walk, the dispatch by suffix and the helpers the loaders share.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import errno
 import importlib
-import io
 import logging
 import os
 import re
 import stat
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from index.errors import CorpusError
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".rst")
 ACCEPTED = ", ".join(SUFFIXES)
 # A first line longer than this is prose, not a title.
 MAX_TITLE_CHARS = 120
@@ -309,7 +306,9 @@ def load_document(path: Path, doc_id: str) -> Document:
         ".markdown": _format("markdown"),
         ".html": _format("html"),
         ".htm": _format("html"),
-        ".pdf": _load_pdf,
+        ".pdf": _format("pdf"),
+        ".docx": _format("docx"),
+        ".rst": _format("rst"),
     }
     if suffix not in loaders:
         raise CorpusError(f"{path}: not a supported file type (accepted: {ACCEPTED}).")
@@ -433,86 +432,3 @@ def _blocks(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     if block:
         spans.append(block)
     return [s for s in (_trim(text, a, b) for a, b in spans) if s]
-
-
-# --------------------------------------------------------------------------- PDF
-
-# A line ending a sentence, possibly inside closing quotes or brackets.
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*[ \t]*$")
-
-
-def _load_pdf(path: Path, doc_id: str) -> Document:
-    from pypdf import PdfReader
-
-    data = _read_bytes(path)
-    if b"%PDF-" not in data[:1024]:
-        raise CorpusError(f"{path}: not a PDF file.")
-    try:
-        with _quiet_pypdf():
-            reader = PdfReader(io.BytesIO(data))
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise CorpusError(f"{path}: the PDF is encrypted.")
-            page_texts = [page.extract_text() or "" for page in reader.pages]
-            metadata = reader.metadata
-            title = _collapse(str(metadata.title or "")) if metadata else ""
-            date = _pdf_date(metadata)
-    except CorpusError:
-        raise
-    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
-        raise CorpusError(f"{path}: broken or unreadable PDF ({type(exc).__name__}).") from exc
-
-    text = ""
-    paragraphs: list[Span] = []
-    for page_text in page_texts:
-        page_text = page_text.replace("\r\n", "\n").replace("\r", "\n")
-        if not page_text.strip():
-            continue
-        if text:
-            text += "\n\n"
-        offset = len(text)
-        text += page_text
-        paragraphs.extend(_pdf_paragraphs(text, offset, len(text)))
-    return Document(
-        doc_id=doc_id,
-        title=title or _pretty_stem(path),
-        text=text,
-        paragraphs=tuple(paragraphs),
-        date=date,
-    )
-
-
-@contextlib.contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """Silence pypdf's own complaints: a damaged file gets one warning, from the caller."""
-    pypdf_logger = logging.getLogger("pypdf")
-    level = pypdf_logger.level
-    pypdf_logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        pypdf_logger.setLevel(level)
-
-
-def _pdf_paragraphs(text: str, start: int, end: int) -> list[Span]:
-    """Blank-line paragraphs of one page; without blank lines, sentence-final line ends."""
-    blocks = _blocks(text, start, end)
-    if len(blocks) > 1:
-        return blocks
-    spans: list[Span] = []
-    para_start = start
-    for a, b in _lines(text, start, end):
-        if _SENTENCE_END.search(text[a:b]):
-            spans.append((para_start, b))
-            para_start = b + 1
-    spans.append((para_start, end))
-    return [s for s in (_trim(text, a, b) for a, b in spans) if s]
-
-
-def _pdf_date(metadata: Any) -> str:
-    try:
-        created = metadata.creation_date if metadata else None
-    except Exception:  # a malformed date string in the metadata is not worth a skip
-        return ""
-    return created.date().isoformat() if created else ""

@@ -413,7 +413,7 @@ def test_walk_recurses_skips_hidden_and_unsupported_files(tmp_path: Path) -> Non
     (tmp_path / ".hidden.md").write_text("Hidden file.", encoding="utf-8")
     (tmp_path / ".git" / "notes.txt").write_text("Hidden folder.", encoding="utf-8")
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
-    (tmp_path / "draft.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK\x03\x04")
     warnings: list[str] = []
 
     docs = load_corpus(tmp_path, warn=warnings.append)
@@ -438,7 +438,7 @@ def test_given_paths_inside_and_outside_the_root(tmp_path: Path) -> None:
 
 
 def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "readme.rst").write_text("Not a supported type.", encoding="utf-8")
+    (tmp_path / "readme.odt").write_text("Not a supported type.", encoding="utf-8")
 
     with pytest.raises(CorpusError) as error:
         load_corpus(tmp_path)

@@ -23,12 +23,17 @@ class Outline:
         return self._open[-1][0] if self._open else None
 
     def heading(self, title: str, level: int, anchor: str = "") -> None:
+        """Open a heading. One with no text (a lone ``#``) only closes those it outranks:
+        a blank step in a citation's trail would help nobody."""
         while self._open and self._open[-1][1] >= level:
             self._open.pop()
-        self._add(title, level, anchor, question=False)
+        if title.strip():
+            self._add(title, level, anchor, question=False)
 
     def question(self, title: str, anchor: str = "") -> None:
         self.end_questions()
+        if not title.strip():
+            return
         level = self._open[-1][1] + 1 if self._open else 1
         self._add(title, level, anchor, question=True)
 

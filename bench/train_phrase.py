@@ -93,15 +93,7 @@ def _encode(tokenizer: Any, chunk: list[Example]) -> tuple[Any, Any, Any]:
     """The batch's tensors and the gold start/end token of each example (0: no phrase)."""
     import torch
 
-    enc = tokenizer(
-        [c[0] for c in chunk],
-        [c[1] for c in chunk],
-        truncation="only_second",
-        max_length=MAX_LENGTH,
-        padding=True,
-        return_offsets_mapping=True,
-        return_tensors="pt",
-    )
+    enc = finetune.encode_pairs(tokenizer, chunk, MAX_LENGTH, return_offsets_mapping=True)
     starts, ends = [], []
     for b, (_, _, s, e, _) in enumerate(chunk):
         first = last = 0

@@ -124,14 +124,7 @@ def train(
     model.train()
     for step in range(steps.steps):
         chunk = batches[step % len(batches)]
-        enc = tokenizer(
-            [c[0] for c in chunk],
-            [c[1] for c in chunk],
-            truncation="only_second",
-            max_length=MAX_LENGTH,
-            padding=True,
-            return_tensors="pt",
-        )
+        enc = finetune.encode_pairs(tokenizer, chunk, MAX_LENGTH)
         labels = torch.tensor([c[2] for c in chunk])
         steps.take(step, loss_fn(model(**enc).logits.squeeze(-1), labels))
     model.eval()

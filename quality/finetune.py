@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,21 @@ class Steps:
         if step % 100 == 0 or step == self.steps - 1:
             took = time.time() - self.started
             print(f"step {step + 1}/{self.steps} loss {self.running:.4f} {took:.0f}s")
+
+
+def encode_pairs(
+    tokenizer: Any, chunk: Sequence[Sequence[Any]], max_length: int, **options: Any
+) -> Any:
+    """A batch of (question, passage, …) rows as padded tensors, each passage cut to fit."""
+    return tokenizer(
+        [c[0] for c in chunk],
+        [c[1] for c in chunk],
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+        **options,
+    )
 
 
 def export(tokenizer: Any, model: Any, out: Path, outputs: dict[str, dict[int, str]]) -> None:

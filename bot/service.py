@@ -18,7 +18,7 @@ from bot import followup, messages
 from bot.answers import Answer, Context, Quote, SourceInfo
 from bot.errors import QuestionError
 from bot.followup import Turn
-from index.documents import Document
+from index.documents import CODE, HEADER, ITEM, PROSE, ROW, Document
 from index.highlight import Highlighter, default_highlighter
 from index.search import Searcher, refers_back
 from index.store import CorpusIndex
@@ -28,6 +28,12 @@ MAX_QUOTES = 3
 SHOW_CONFIDENCE = 0.5
 # Adjacent sentences that both rank high are shown as one quote, up to this length.
 MERGE_LIMIT = 320
+# A list is quoted from its lead-in sentence through its items, up to this length.
+LIST_LIMIT = 2 * MERGE_LIMIT
+# A code block is quoted whole; with the sentence leading into it up to this length.
+CODE_LIMIT = 1200
+# A sentence ending like this, last in its paragraph, introduces the block after it.
+_LEADS_IN = re.compile(r"(?::|\.\.\.|…)\W{0,2}$")
 # Once the quotes are chosen, sentences ranked down to here that sit next to one
 # still join it: the answer often lies in the sentence beside the best one.
 MERGE_DEPTH = 8
@@ -126,14 +132,34 @@ class QuoteService:
         texts = self.index.texts
         for rank, (row, score) in enumerate(hits):
             doc, paragraph, start, end = (int(x) for x in sentences[row])
+            kind = self.index.documents[doc].block(paragraph).kind
+            led = self._led_in(row) if kind == PROSE else None
+            if kind != PROSE or led is not None:
+                start, end = led or self._block_span(row)
+                # A list quote spans paragraphs: it stands for its own item's paragraph.
+                if any(s[0] == doc and s[1] <= start < s[2] for s in spans) or any(
+                    s[0] == doc and start <= s[1] < end for s in spans
+                ):
+                    continue
+                if len(spans) == self.max_quotes:
+                    if rank < MERGE_DEPTH:
+                        continue
+                    break
+                spans.append([doc, start, end, paragraph])
+                scores.append(score)
+                continue
             if not spans and refers_back(texts[row]) and row > 0:
                 # "He threatened the French…": the quote starts where "he" is named.
                 p_doc, p_paragraph, p_start, _ = (int(x) for x in sentences[row - 1])
                 if (p_doc, p_paragraph) == (doc, paragraph) and end - p_start <= MERGE_LIMIT:
                     start = p_start
+            if any(span[0] == doc and span[1] <= start and end <= span[2] for span in spans):
+                continue  # already inside a list quote
             merged = False
             for span in spans:
                 if span[0] != doc or span[3] != paragraph:
+                    continue
+                if self.index.documents[doc].block(span[3]).kind != PROSE:
                     continue
                 if start <= span[2] and end >= span[1]:  # overlapping: nothing new
                     merged = True
@@ -157,6 +183,92 @@ class QuoteService:
             for (d, s, e, p), score in zip(spans, scores, strict=True)
         ]
 
+    def _block_span(self, row: int) -> tuple[int, int]:
+        """What to quote for a unit that is not prose: a list item with its list's lead-in.
+
+        An item is quoted from the lead-in sentence (the end of the prose paragraph
+        just before its list) through as many items as fit in ``LIST_LIMIT``, cut
+        on an item boundary and always through the item that matched; without
+        room for the lead-in, the item alone. A table row, a code block: the unit.
+        """
+        doc_i, paragraph, start, end = (int(x) for x in self.index.sentences[row])
+        doc = self.index.documents[doc_i]
+        block = doc.block(paragraph)
+        if block.kind != ITEM:
+            return doc.paragraphs[paragraph - 1]  # a row, a code block: whole
+        first = paragraph
+        while first > 1 and _same_list(doc, first - 1, block.group, block.section, ITEM):
+            first -= 1
+        lead = self._lead_in(doc_i, first - 1, block.section) if first > 1 else None
+        if lead is None:
+            lead = doc.paragraphs[first - 1][0]
+        if end - lead > LIST_LIMIT:
+            return start, end
+        last = paragraph
+        while (
+            last < len(doc.paragraphs)
+            and _same_list(doc, last + 1, block.group, block.section, ITEM)
+            and doc.paragraphs[last][1] - lead <= LIST_LIMIT
+        ):
+            last += 1
+        return lead, doc.paragraphs[last - 1][1]
+
+    def _led_in(self, row: int) -> tuple[int, int] | None:
+        """A sentence that leads into a list, table or code ("…you can either:") with it.
+
+        The sentence must end its paragraph, and the block must follow it under the
+        same heading; a list or table is cut on an item or row boundary.
+        """
+        doc_i, paragraph, start, end = (int(x) for x in self.index.sentences[row])
+        doc = self.index.documents[doc_i]
+        if paragraph >= len(doc.paragraphs) or end < doc.paragraphs[paragraph - 1][1]:
+            return None
+        if not _LEADS_IN.search(doc.text[start:end]):
+            return None
+        here, after = doc.block(paragraph), doc.block(paragraph + 1)
+        if after.section != here.section or after.kind == PROSE:
+            return None
+        if after.kind == CODE:
+            code_end = doc.paragraphs[paragraph][1]
+            return (start, code_end) if code_end - start <= CODE_LIMIT else None
+        last = paragraph + 1
+        if doc.paragraphs[last - 1][1] - start > LIST_LIMIT:
+            return None
+        while (
+            last < len(doc.paragraphs)
+            and after.group is not None
+            and doc.block(last + 1).group == after.group
+            and doc.block(last + 1).section == after.section
+            and doc.block(last + 1).kind in (after.kind, ROW)
+            and doc.paragraphs[last][1] - start <= LIST_LIMIT
+        ):
+            last += 1
+        return start, doc.paragraphs[last - 1][1]
+
+    def _lead_in(self, doc_i: int, paragraph: int, section: int | None) -> int | None:
+        """The start of the last sentence of prose ``paragraph``, when it leads into a list."""
+        doc = self.index.documents[doc_i]
+        lead = doc.block(paragraph)
+        if lead.kind != PROSE or lead.section != section:
+            return None
+        rows = self.index.sentences
+        mine = np.nonzero((rows[:, 0] == doc_i) & (rows[:, 1] == paragraph))[0]
+        if len(mine) == 0:
+            return None
+        return int(rows[mine[-1], 2])
+
+    def _header(self, doc: Document, paragraph: int) -> tuple[int, int] | None:
+        """The header row of the table holding the row ``paragraph``, as document offsets."""
+        block = doc.block(paragraph)
+        if block.kind != ROW or block.group is None:
+            return None
+        at = paragraph - 1
+        while at >= 1 and doc.block(at).group == block.group:
+            if doc.block(at).kind == HEADER:
+                return doc.paragraphs[at - 1]
+            at -= 1
+        return None
+
     def _marked(self, question: str, quote: Quote, confidence: float) -> Quote:
         """``quote`` with the words answering ``question`` marked, when they are clear enough.
 
@@ -167,10 +279,12 @@ class QuoteService:
             return quote
         return replace(quote, highlight=(quote.start + mark[0], quote.start + mark[1]))
 
-    @staticmethod
-    def _make_quote(doc: Document, start: int, end: int, paragraph: int, score: float) -> Quote:
+    def _make_quote(
+        self, doc: Document, start: int, end: int, paragraph: int, score: float
+    ) -> Quote:
         section, anchor = where(doc, paragraph)
         return Quote(
+            header=self._header(doc, paragraph),
             text=doc.text[start:end],
             document=doc.doc_id,
             title=doc.title,
@@ -224,6 +338,16 @@ class QuoteService:
         start = min(int(starts[first]), quote.start)
         end = max(int(ends[last]), quote.end)
         return Context(quote, doc.text[start:end], start, end)
+
+
+def _same_list(
+    doc: Document, paragraph: int, group: int | None, section: int | None, kind: str
+) -> bool:
+    """Whether the 1-based ``paragraph`` is another item of the same list."""
+    if not 1 <= paragraph <= len(doc.paragraphs):
+        return False
+    block = doc.block(paragraph)
+    return block.kind == kind and block.group == group and block.section == section
 
 
 def where(doc: Document, paragraph: int) -> tuple[tuple[str, ...], str]:

@@ -28,6 +28,7 @@ from index.query import search_text
 from index.reader import Reader, default_reader
 from index.spelling import Speller
 from index.store import CorpusIndex
+from index.structure import Structure
 from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
@@ -303,6 +304,9 @@ class SearchResult:
     abstain_features: np.ndarray
     confidence: float = 0.0  # P(the first quote holds the answer)
     read: np.ndarray | None = None  # the reader's logits for the first len(read) hits
+    # The second stage's features (index.structure.FEATURES), rows aligned with
+    # ``candidates``; None for a corpus without headings.
+    structure: np.ndarray | None = None
 
     @property
     def candidates_read(self) -> int:
@@ -325,6 +329,7 @@ class Searcher:
         self.embedder = embedder
         self.ranker = ranker or default_ranker()
         self.reader: Reader | None = default_reader() if reader is True else (reader or None)
+        self.structure: Structure | None = index.structure()
         n = len(index)
         sentences = index.sentences
         # Neighbours within the same document, for the "window" features. Paragraph
@@ -460,11 +465,27 @@ class Searcher:
         bm25_order = np.argsort(-bm25)[:CANDIDATES]
         bm25_order = bm25_order[bm25[bm25_order] > 0]
         candidates = np.unique(np.concatenate([dense_order, bm25_order]).astype(np.int64))
+        structure = self.structure
+        headings = np.zeros(0)
+        if structure is not None:
+            # The answers of the FAQ entries whose questions match best are ranked too,
+            # even when none of their own words or sentences came up.
+            headings = structure.vectors @ vector
+            found = candidates
+            candidates = np.unique(
+                np.concatenate([candidates, structure.extra_candidates(headings)]).astype(np.int64)
+            )
+            added = ~np.isin(candidates, found)
 
         features = self._features(
             question, q_stems, vector, candidates, bm25, dense_order, bm25_order
         )
-        scores = self.ranker.score(features)
+        base = self.ranker.score(features)
+        scores = base
+        staged = None
+        if structure is not None:
+            staged = structure.features(headings, candidates, base, added, vector)
+            scores = structure.score(staged)
         order = np.argsort(-scores)
         read = np.zeros(0)
         if self.reader is not None:
@@ -481,10 +502,13 @@ class Searcher:
         dense_c = features[:, FEATURES.index("dense")]
         top = order[0]
         margin = float(scores[top] - scores[order[1]]) if len(order) > 1 else 1.0
+        if staged is not None and len(order) > 1:
+            # The abstention and confidence models were fitted on the main ranker's scores.
+            margin = max(0.0, float(base[top] - np.delete(base, top).max()))
         read_top = float(read[0]) if len(read) else 0.0
         abstain = np.array(
             [
-                scores[top],
+                base[top] if staged is not None else scores[top],
                 dense_c[top],
                 math.log1p(float(bm25[candidates[top]])),
                 features[top, FEATURES.index("overlap")],
@@ -510,7 +534,14 @@ class Searcher:
         hits = [Hit(int(candidates[i]), float(scores[i])) for i in order[:k]]
         confidence = self.ranker.confidence(abstain, z, n)
         return SearchResult(
-            hits, answerable, features, candidates, abstain, confidence, read if len(read) else None
+            hits,
+            answerable,
+            features,
+            candidates,
+            abstain,
+            confidence,
+            read if len(read) else None,
+            staged,
         )
 
     def _read(

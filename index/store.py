@@ -9,7 +9,9 @@ Layout of the index folder::
         manifest.json       format version, model, dimension, per-document hashes, build time
         documents.json      the documents (text, paragraphs, metadata)
         sentences.npy       (doc, paragraph, start, end) for each sentence
-        vectors.npy         one L2-normalised vector per sentence
+        vectors.npy         one L2-normalised vector per sentence (with its heading trail)
+        headings.npy        (doc, section) of each heading, when documents have headings
+        heading_vectors.npy one L2-normalised vector per heading title
         dense.faiss         FAISS index over vectors
         bm25/               bm25s index over stemmed sentence words
         model/              the embedding model exported to ONNX, for torch-free queries
@@ -48,6 +50,7 @@ from index.documents import READING, Block, Document, Progress, Section
 from index.durable import fsync_dir, fsync_file, fsync_tree
 from index.errors import IndexUnavailableError, IndexWriteError, ModelError
 from index.passages import Sentence, split_document
+from index.structure import Structure, headings, unit_text
 from index.text import stems
 
 logger = logging.getLogger(__name__)
@@ -90,6 +93,9 @@ class CorpusIndex:
     bm25: Any  # bm25s.BM25
     manifest: dict[str, Any]
     folder: Path | None = None  # the generation folder it was loaded from
+    # (doc, section) of every heading, and each heading's title embedded: FAQ entries.
+    headings: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    heading_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     _texts: list[str] | None = field(default=None, repr=False)
     # A shared flock on folder/.readers; closed (so released) on release() or garbage collection.
     _lease: BinaryIO | None = field(default=None, repr=False)
@@ -116,6 +122,16 @@ class CorpusIndex:
         if self._texts is None:
             self._texts = [self.sentence_text(i) for i in range(len(self))]
         return self._texts
+
+    def structure(self) -> Structure | None:
+        """Who sits under which heading; None when no document has headings."""
+        return Structure.build(
+            self.documents,
+            self.sentences,
+            self.headings,
+            self.heading_vectors,
+            unit_vectors=self.vectors,
+        )
 
     @property
     def model_dir(self) -> Path | None:
@@ -189,7 +205,7 @@ def build_index(
             parts.append(old)
         else:
             parts.append(None)
-            todo.extend(doc.text[s.start : s.end] for s in split)
+            todo.extend(unit_text(doc, s.paragraph, s.start, s.end) for s in split)
 
     total = len(todo)
     done = 0
@@ -217,6 +233,13 @@ def build_index(
     )
     table = np.array(rows, dtype=np.int64).reshape(-1, 4)
     texts = [documents[d].text[s:e] for d, _, s, e in rows]
+    keyed = [unit_text(documents[d], p, s, e) for d, p, s, e in rows]
+    heading_keys, titles = headings(documents)
+    heading_vectors = (
+        np.asarray(embedder.encode(titles), dtype=np.float32)
+        if titles
+        else np.zeros((0, embedder.dim), np.float32)
+    )
     chosen = vector_index.choose_kind(len(vectors), kind)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -234,8 +257,10 @@ def build_index(
         sentences=table,
         vectors=vectors,
         dense=vector_index.build(vectors, chosen),
-        bm25=build_bm25(texts),
+        bm25=build_bm25(keyed),
         manifest=manifest,
+        headings=heading_keys,
+        heading_vectors=heading_vectors,
         _texts=texts,
     )
 
@@ -482,6 +507,9 @@ def _write_generation(
         np.save(tmp / "sentences.npy", index.sentences)
         step(2)
         np.save(tmp / "vectors.npy", index.vectors)
+        if len(index.headings):
+            np.save(tmp / "headings.npy", index.headings)
+            np.save(tmp / "heading_vectors.npy", index.heading_vectors)
         step(3)
         vector_index.save(index.dense, tmp / "dense.faiss")
         step(4)
@@ -735,6 +763,11 @@ def _load_generation(folder: Path, gen: Path, model: str | None) -> CorpusIndex:
         ]
         sentences = np.load(gen / "sentences.npy", allow_pickle=False)
         vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+        heading_keys = np.zeros((0, 2), np.int64)
+        heading_vectors = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+        if (gen / "headings.npy").exists():
+            heading_keys = np.load(gen / "headings.npy", allow_pickle=False)
+            heading_vectors = np.load(gen / "heading_vectors.npy", allow_pickle=False)
         dense = vector_index.load(gen / "dense.faiss")
         bm25 = bm25s.BM25.load(str(gen / "bm25"), show_progress=False, verbosity=0)
     except Exception as exc:  # any unreadable piece means the same thing to the user
@@ -751,4 +784,20 @@ def _load_generation(folder: Path, gen: Path, model: str | None) -> CorpusIndex:
         or (n and int(sentences[:, 0].max()) >= len(documents))
     ):
         raise IndexUnavailableError(f"The index in {folder} is inconsistent; {REBUILD_HINT}.")
-    return CorpusIndex(documents, sentences, vectors, dense, bm25, manifest, folder=gen)
+    if len(heading_keys) and (
+        heading_vectors.shape != (len(heading_keys), manifest.get("dim"))
+        or int(heading_keys[:, 0].max()) >= len(documents)
+        or any(int(s) >= len(documents[int(d)].sections) for d, s in heading_keys)
+    ):
+        raise IndexUnavailableError(f"The index in {folder} is inconsistent; {REBUILD_HINT}.")
+    return CorpusIndex(
+        documents,
+        sentences,
+        vectors,
+        dense,
+        bm25,
+        manifest,
+        folder=gen,
+        headings=heading_keys,
+        heading_vectors=heading_vectors,
+    )

@@ -40,8 +40,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot index tests bench
-	$(BIN)/ruff format --check bot index tests bench
+	$(BIN)/ruff check bot index quality tests bench
+	$(BIN)/ruff format --check bot index quality tests bench
 	$(BIN)/mypy
 
 eval: $(STAMP)

@@ -25,21 +25,18 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.evaluate import article_arg, embedders, squad_arg
-from bot.tune import abstain_weights, rank
 from index.embedder import BUNDLED_MODEL
-from index.logistic import adam_step, fit_logistic
+from index.logistic import adam_step, fit_logistic, sigmoid
+from quality.evaluate import embedders
+from quality.squad import article_arg, squad_arg
+from quality.tune import abstain_weights, rank
 
 Model = Callable[[np.ndarray], np.ndarray]  # features -> P(answerable)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
-
-
 def fit_linear(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Model:
     w, b = fit_logistic(x, y, weight)
-    return lambda rows: _sigmoid(rows @ w + b)
+    return lambda rows: sigmoid(rows @ w + b)
 
 
 def fit_units(
@@ -61,7 +58,7 @@ def fit_units(
     l2 = 1e-3
     for t in range(1, steps + 1):
         act = np.tanh(xs @ p["h"] + p["b"])
-        g = (_sigmoid(xs @ p["w"] + p["c"][0] + act @ p["v"]) - y) * weight
+        g = (sigmoid(xs @ p["w"] + p["c"][0] + act @ p["v"]) - y) * weight
         back = np.outer(g, p["v"]) * (1 - act**2)
         grads = {
             "w": xs.T @ g + l2 * p["w"],
@@ -74,7 +71,7 @@ def fit_units(
 
     def predict(rows: np.ndarray) -> np.ndarray:
         r = (rows - mean) / std
-        return _sigmoid(r @ p["w"] + p["c"][0] + np.tanh(r @ p["h"] + p["b"]) @ p["v"])
+        return sigmoid(r @ p["w"] + p["c"][0] + np.tanh(r @ p["h"] + p["b"]) @ p["v"])
 
     return predict
 

@@ -33,16 +33,17 @@ def collect(
     questions_path: Path, corpus: Path, split: str | None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(features, labels) per answerable question whose right quote is among the candidates."""
-    from bot.app import build, service_for
+    from bot.app import service_for
     from bot.config import Settings
-    from bot.evaluate_docs import holds, load_questions
+    from index.build import build
+    from quality.documents import holds, load_questions
 
     questions = [q for q in load_questions(questions_path, split) if q.answer is not None]
     out = []
     within = entry_top = entries = 0
     with tempfile.TemporaryDirectory(prefix="quotebot-fit-") as tmp:
         settings = Settings(corpus=corpus, index_dir=Path(tmp))
-        index = build(settings)
+        index = build(settings.index_spec())
         service = service_for(index, settings)
         searcher = service.searcher
         structure = searcher.structure

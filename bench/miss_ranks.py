@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.evaluate import article_arg, embedders, load_squad, squad_arg, word_overlap
 from index.embedder import BUNDLED_MODEL
 from index.search import Searcher
 from index.store import build_index
+from quality.evaluate import embedders, word_overlap
+from quality.squad import article_arg, load_squad, squad_arg
 
 
 @dataclass(frozen=True)

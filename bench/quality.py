@@ -1,7 +1,7 @@
 """Quality on SQuAD v1.1 dev: quotebot against the peer pipelines, each article its own corpus.
 
 Every pipeline sees the same articles and questions and is scored by
-``bot.evaluate.ranking_metrics``, the function behind ``quotebot eval``; quotebot's
+``quality.evaluate.ranking_metrics``, the function behind ``quotebot eval``; quotebot's
 own row comes from ``quotebot eval --json`` itself, so the two always agree.
 
     python -m bench.quality --squad ../shared/squad/squad_v1.1_dev.json --articles 24:48
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers
-from bot.evaluate import article_arg, load_squad, ranking_metrics, squad_arg
+from quality.evaluate import ranking_metrics
+from quality.squad import article_arg, load_squad, squad_arg
 
 DEPTH = 3  # quotes scored per question, as many as quotebot shows
 

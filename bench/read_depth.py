@@ -16,21 +16,12 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from bot.evaluate import (
-    Asked,
-    article_arg,
-    ask_one,
-    embedders,
-    load_squad,
-    low_overlap_quarter,
-    squad_arg,
-    summary,
-    word_overlap,
-)
 from bot.service import QuoteService
 from index.embedder import BUNDLED_MODEL
 from index.search import Searcher, default_ranker
 from index.store import build_index
+from quality.evaluate import Asked, ask_one, embedders, low_overlap_quarter, summary, word_overlap
+from quality.squad import article_arg, load_squad, squad_arg
 
 
 def main() -> None:

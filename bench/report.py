@@ -172,7 +172,7 @@ def write_results(results: dict[str, Any], path: Path, chart: Path | None) -> No
             "Each article is its own corpus; every question of the article is asked (no cap). "
             "A hit is a gold answer string occurring verbatim in a quote; hit@3 and MRR look at "
             "the first three quotes (quotebot shows at most three; when it abstains, its closest "
-            "matches are scored). Scored by `bot.evaluate.ranking_metrics` for every row; "
+            "matches are scored). Scored by `quality.evaluate.ranking_metrics` for every row; "
             "quotebot's row is `quotebot eval --json` itself.",
             "",
             *quality_table(q),

@@ -71,8 +71,8 @@ def synthetic(
 def encoder_throughput(squad: Path | None, sentences: int = 320) -> dict[str, Any]:
     """Sentences per second MiniLM encodes (sentence-transformers, as quotebot builds)."""
     from bench.peers import split_sentences
-    from bot.evaluate import load_squad
     from index.embedder import SentenceTransformerEmbedder
+    from quality.squad import load_squad
 
     texts: list[str] = []
     if squad is not None:

@@ -2,7 +2,7 @@
 
     python -m bench.structured [--questions Q.jsonl] [--corpus DIR] [--json OUT]
 
-quotebot: ``bot.evaluate_docs`` (the corpus indexed as ``quotebot index`` does,
+quotebot: ``quality.documents`` (the corpus indexed as ``quotebot index`` does,
 every question asked through the real service, as ``quotebot eval Q.jsonl``).
 
 LangChain: each document's text, as a user loading the files gets it, cut by
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.peers import CHUNK_OVERLAP, CHUNK_SIZE, langchain_embeddings
-from bot.evaluate_docs import (
+from quality.documents import (
     DEPTH,
     DocQuestion,
     Scored,

@@ -35,14 +35,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bench import finetune
-from bot.evaluate import article_arg, chat_noise, squad_arg
 from index.embedder import BUNDLED_MODEL, resolve_model
-from index.highlight import best_f1
 from index.logistic import fit_logistic
 from index.passages import sentence_spans
 from index.phrase import MarkOdds
 from index.query import search_text
+from quality import finetune
+from quality.highlight import best_f1
+from quality.squad import article_arg, chat_noise, squad_arg
 
 MAX_LENGTH = 192
 NOISE_SEED = 3  # the reader uses 2, tuning 1 and the evaluation 0
@@ -93,15 +93,7 @@ def _encode(tokenizer: Any, chunk: list[Example]) -> tuple[Any, Any, Any]:
     """The batch's tensors and the gold start/end token of each example (0: no phrase)."""
     import torch
 
-    enc = tokenizer(
-        [c[0] for c in chunk],
-        [c[1] for c in chunk],
-        truncation="only_second",
-        max_length=MAX_LENGTH,
-        padding=True,
-        return_offsets_mapping=True,
-        return_tensors="pt",
-    )
+    enc = finetune.encode_pairs(tokenizer, chunk, MAX_LENGTH, return_offsets_mapping=True)
     starts, ends = [], []
     for b, (_, _, s, e, _) in enumerate(chunk):
         first = last = 0
@@ -217,12 +209,13 @@ def first_quotes(
     squad: Path, articles: tuple[int, int], model_name: str, folder: Path
 ) -> list[FirstQuote]:
     """The bot's own first quotes on ``articles``, as the evaluation sees them."""
-    from bot.evaluate import embedders, hit_rank, load_squad
     from bot.service import QuoteService
     from index.highlight import default_highlighter
     from index.phrase import PhraseReader
     from index.search import Searcher
     from index.store import build_index
+    from quality.evaluate import embedders, hit_rank
+    from quality.squad import load_squad
 
     reader = PhraseReader(folder)
     marker = replace(default_highlighter(), phrases=reader, threshold=0.0)

@@ -29,12 +29,12 @@ import random
 from pathlib import Path
 from typing import Any
 
-from bench import finetune
-from bot.evaluate import article_arg, chat_noise, load_squad, load_squad_v2, squad_arg
 from index.embedder import BUNDLED_MODEL, resolve_model
 from index.passages import sentence_spans
 from index.query import search_text
 from index.text import stems
+from quality import finetune
+from quality.squad import article_arg, chat_noise, load_squad, load_squad_v2, squad_arg
 
 MAX_LENGTH = 128
 NOISE_SEED = 2  # tuning uses 1 and the evaluation 0
@@ -124,14 +124,7 @@ def train(
     model.train()
     for step in range(steps.steps):
         chunk = batches[step % len(batches)]
-        enc = tokenizer(
-            [c[0] for c in chunk],
-            [c[1] for c in chunk],
-            truncation="only_second",
-            max_length=MAX_LENGTH,
-            padding=True,
-            return_tensors="pt",
-        )
+        enc = finetune.encode_pairs(tokenizer, chunk, MAX_LENGTH)
         labels = torch.tensor([c[2] for c in chunk])
         steps.take(step, loss_fn(model(**enc).logits.squeeze(-1), labels))
     model.eval()

@@ -21,10 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.evaluate import article_arg, squad_arg
-from index.highlight import HIGHLIGHT_FILE, Example, fit
+from index.highlight import HIGHLIGHT_FILE
 from index.passages import sentence_spans
 from index.text import stems
+from quality.highlight import Example, fit
+from quality.squad import article_arg, squad_arg
 
 # Share of first quotes without the answer on the tuning split (hit@1 about 0.82).
 WRONG_QUOTE_WEIGHT = 0.18 / 0.82

@@ -116,3 +116,8 @@ class Context:
     text: str  # verbatim document text from start to end
     start: int
     end: int
+
+
+def shown_quotes(answer: Answer) -> tuple[Quote, ...]:
+    """The quotes a front end displays: the answer, or the closest matches."""
+    return answer.closest if answer.abstained else answer.quotes

@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.service import QuoteService
 from index import store
-from index.documents import find_files, load_corpus
-from index.errors import ModelError
+from index.build import EmbedderFactory, Notice, build_or_unpublish, open_index
+from index.build import sentence_transformer as _sentence_transformer
 from index.store import CorpusIndex, Progress
 
 if TYPE_CHECKING:
@@ -23,36 +21,6 @@ if TYPE_CHECKING:
     from bot.storage import Store
 
 logger = logging.getLogger(__name__)
-
-Notice = Callable[[str], None]
-# Builds the embedding model from its name; the default loads sentence-transformers.
-EmbedderFactory = Callable[[str], Any]
-
-
-def file_stamps(settings: Settings, paths: list[Path] | None = None) -> dict[str, list[int]]:
-    """Size and modification time of every corpus file, by doc_id: a cheap change detector."""
-    stamps = {}
-    quiet = lambda _: None  # noqa: E731
-    for path, doc_id in find_files(
-        settings.corpus, paths, warn=quiet, recursive=settings.corpus_subfolders
-    ):
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        stamps[doc_id] = [st.st_size, st.st_mtime_ns]
-    return stamps
-
-
-def _sources(manifest: dict[str, Any] | None) -> list[Path] | None:
-    paths = (manifest or {}).get("paths") or None
-    return [Path(p) for p in paths] if paths else None
-
-
-def _sentence_transformer(name: str) -> Any:
-    from index.embedder import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(name)
 
 
 def shared_embedders(factory: EmbedderFactory | None = None) -> EmbedderFactory:
@@ -71,135 +39,6 @@ def shared_embedders(factory: EmbedderFactory | None = None) -> EmbedderFactory:
             return made[name]
 
     return make
-
-
-def build(
-    settings: Settings,
-    paths: list[Path] | None = None,
-    *,
-    rebuild: bool = False,
-    progress: Progress | None = None,
-    warn: Callable[[str], None] | None = None,
-    notice: Notice | None = None,
-    embedder_factory: EmbedderFactory | None = None,
-) -> CorpusIndex:
-    """Build or update the index in ``settings.index_dir``; re-embed only changed documents.
-
-    One build at a time per index folder: a second one waits (``notice`` says so
-    once), then reuses whatever the first one embedded.
-    """
-    factory = embedder_factory or _sentence_transformer
-    with store.writer_lock(settings.index_dir, notice=notice):
-        documents = load_corpus(
-            settings.corpus,
-            paths,
-            warn=warn,
-            max_bytes=settings.max_file_bytes,
-            progress=progress,
-            recursive=settings.corpus_subfolders,
-        )
-        previous = None
-        if not rebuild and store.exists(settings.index_dir):
-            try:
-                previous = store.load_index(settings.index_dir, model=settings.model)
-            except Exception as exc:  # a broken or foreign index is simply not reused
-                logger.info("Not reusing the previous index: %s", str(exc))
-        embedder: Any = _LazyEmbedder(lambda: factory(settings.model))
-        if previous is not None:
-            embedder.name, embedder.dim = previous.manifest["model"], previous.manifest["dim"]
-        index = store.build_index(
-            documents, embedder, kind=settings.index_kind, previous=previous, progress=progress
-        )
-        if previous is not None:
-            previous.release()
-        index.manifest["corpus"] = str(settings.corpus)
-        index.manifest["paths"] = [str(p) for p in paths] if paths else []
-        index.manifest["files"] = file_stamps(settings, paths)
-
-        def export(target: Path) -> None:
-            export_onnx = getattr(embedder.load(), "export_onnx", None)
-            if export_onnx is None:
-                raise ModelError(f"The model {embedder.name!r} cannot be exported to ONNX.")
-            export_onnx(target)
-
-        store.save_index(
-            index,
-            settings.index_dir,
-            export_model=export,
-            progress=progress,
-            reuse_model=not rebuild,  # a rebuild renews the question model too
-        )
-    return index
-
-
-class _LazyEmbedder:
-    """Loads the (slow to import) model only if something actually needs embedding."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._inner: Any = None
-        self.name: str = ""
-        self.dim: int = 0
-
-    def load(self) -> Any:
-        if self._inner is None:
-            self._inner = self._factory()
-            self.name, self.dim = self._inner.name, self._inner.dim
-        return self._inner
-
-    def encode(self, texts: Any, *, progress: Any = None) -> Any:
-        return self.load().encode(texts, progress=progress)
-
-    def __getattr__(self, item: str) -> Any:
-        return getattr(self.load(), item)
-
-
-def is_stale(settings: Settings, manifest: dict[str, Any]) -> bool:
-    """True when corpus files were added, removed or modified since the index was built."""
-    try:
-        return file_stamps(settings, _sources(manifest)) != manifest.get("files")
-    except Exception:
-        return True
-
-
-def _look(settings: Settings) -> tuple[dict[str, Any] | None, bool]:
-    """The live manifest (None: no index) and whether the corpus changed since it was built."""
-    if not store.exists(settings.index_dir):
-        return None, False
-    manifest = store.read_manifest(settings.index_dir)
-    # An index written in an older format is rebuilt as if the corpus had changed.
-    stale = (
-        manifest is not None
-        and manifest.get("model") == settings.model
-        and (manifest.get("format_version") != store.FORMAT_VERSION or is_stale(settings, manifest))
-    )
-    return manifest, stale
-
-
-def open_index(
-    settings: Settings,
-    *,
-    progress: Progress | None = None,
-    notice: Notice | None = None,
-    embedder_factory: EmbedderFactory | None = None,
-) -> CorpusIndex:
-    """The live index, built on first use and updated when the corpus changed."""
-    notice = notice or logger.info
-    manifest, stale = _look(settings)
-    if manifest is None or stale:
-        with store.writer_lock(settings.index_dir, notice=notice):
-            # Look again as the only writer: another process may have built it meanwhile.
-            manifest, stale = _look(settings)
-            options: dict[str, Any] = dict(
-                progress=progress, notice=notice, embedder_factory=embedder_factory
-            )
-            if manifest is None:
-                notice(f"No index yet; building it from {settings.corpus} (first run only)…")
-                return build(settings, **options)
-            if stale:
-                notice("The corpus changed; updating the index…")
-                return build(settings, _sources(manifest), **options)
-    return store.load_index(settings.index_dir, model=settings.model)
 
 
 def query_embedder(
@@ -237,7 +76,7 @@ def build_service(
     embedder_factory: EmbedderFactory | None = None,
 ) -> QuoteService:
     index = open_index(
-        settings, progress=progress, notice=notice, embedder_factory=embedder_factory
+        settings.index_spec(), progress=progress, notice=notice, embedder_factory=embedder_factory
     )
     return service_for(index, settings, embedder_factory)
 
@@ -277,12 +116,6 @@ def live_service(
     )
 
 
-def has_documents(settings: Settings) -> bool:
-    """Whether the corpus folder holds any file of a supported type (CorpusError if missing)."""
-    found = find_files(settings.corpus, warn=lambda _: None, recursive=settings.corpus_subfolders)
-    return bool(found)
-
-
 def collection_service(
     collection: Collection,
     config: CollectionConfig,
@@ -296,12 +129,15 @@ def collection_service(
     With collections, an empty one has no index (an old one is withdrawn); with
     the corpus as the only collection, an empty corpus is an error, as it was.
     """
-    if config.source is not None and not has_documents(collection.settings):
-        store.unpublish(collection.index_dir)
-        return None
-    return build_service(
-        collection.settings, progress=progress, notice=notice, embedder_factory=embedder_factory
-    )
+
+    def make() -> QuoteService:
+        return build_service(
+            collection.settings, progress=progress, notice=notice, embedder_factory=embedder_factory
+        )
+
+    if config.source is None:
+        return make()
+    return build_or_unpublish(collection.settings.index_spec(), make)
 
 
 def build_collections(

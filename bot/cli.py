@@ -268,8 +268,9 @@ def _live_service(settings: Settings, args: argparse.Namespace) -> Any:
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot import routing
-    from bot.app import build, has_documents, shared_embedders
-    from index import store
+    from bot.app import shared_embedders
+    from index.build import BuildSpec, build, build_or_unpublish
+    from index.store import CorpusIndex
 
     config = routing.load(settings)
     names = [config.get(args.collection).name] if args.collection else config.names
@@ -281,21 +282,26 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     factory = shared_embedders()  # one model for every collection's build
     for name in names:
         collection = config.collections[name]
-        if config.source is not None and not has_documents(collection.settings):
-            store.unpublish(collection.index_dir)
-            print(messages.COLLECTION_NOTHING_TO_INDEX.format(name=name, folder=collection.folder))
-            continue
+        spec = collection.settings.index_spec()
         bar, update = _progress(args.verbose)
         with bar:
-            index = build(
-                collection.settings,
-                args.paths or None,
-                rebuild=args.rebuild,
-                progress=update,
-                warn=_warn,
-                notice=_notice,
-                embedder_factory=factory,
-            )
+
+            def make(spec: BuildSpec = spec, update: Progress = update) -> CorpusIndex:
+                return build(
+                    spec,
+                    args.paths or None,
+                    rebuild=args.rebuild,
+                    progress=update,
+                    warn=_warn,
+                    notice=_notice,
+                    embedder_factory=factory,
+                )
+
+            # With collections, an empty one has no index; a lone corpus must hold documents.
+            index = make() if config.source is None else build_or_unpublish(spec, make)
+        if index is None:
+            print(messages.COLLECTION_NOTHING_TO_INDEX.format(name=name, folder=collection.folder))
+            continue
         m = index.manifest
         summary = (
             f"Indexed {len(index.documents)} document(s), {m['sentences']} sentences "
@@ -523,7 +529,8 @@ def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.file.suffix == ".jsonl":
         return _eval_documents(args, settings)
-    from bot.evaluate import article_range, embedders, evaluate
+    from quality.evaluate import embedders, evaluate
+    from quality.squad import article_range
 
     a, b = article_range(args.articles)
     with embedders(settings.model, settings.index_dir.parent / "eval-cache") as (builder, asker):
@@ -546,10 +553,10 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_documents(args: argparse.Namespace, settings: Settings) -> int:
-    """Evaluation on a corpus folder and a JSONL file of questions (bot.evaluate_docs)."""
+    """Evaluation on a corpus folder and a JSONL file of questions (quality.documents)."""
     from dataclasses import replace
 
-    from bot.evaluate_docs import evaluate_documents, format_table
+    from quality.documents import evaluate_documents, format_table
 
     if args.eval_corpus is not None:
         settings = replace(settings, corpus=args.eval_corpus)
@@ -584,8 +591,9 @@ def _print_metrics(metrics: dict[str, Any], indent: str = "") -> None:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import article_range, embedders
-    from bot.tune import tune
+    from quality.evaluate import embedders
+    from quality.squad import article_range
+    from quality.tune import tune
 
     a, b = article_range(args.articles)
     unseen = article_range(args.unseen, "--unseen") if args.unseen else None

@@ -6,9 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
 from index.vectors import KINDS
+
+if TYPE_CHECKING:
+    from index.build import BuildSpec
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -211,6 +215,19 @@ class Settings:
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    def index_spec(self) -> BuildSpec:
+        """What building this corpus's index needs, and nothing else (no tokens)."""
+        from index.build import BuildSpec
+
+        return BuildSpec(
+            corpus=self.corpus,
+            index_dir=self.index_dir,
+            model=self.model,
+            kind=self.index_kind,
+            max_file_bytes=self.max_file_bytes,
+            recursive=self.corpus_subfolders,
+        )
 
     @property
     def discord_configured(self) -> bool:

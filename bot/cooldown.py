@@ -6,26 +6,11 @@ questions together.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.storage import Store
-
-
-def slide(
-    hits: Sequence[float], now: float, rate: int, per_seconds: float
-) -> tuple[list[float], float]:
-    """One request at ``now`` against the earlier ``hits`` (oldest first).
-
-    Returns the hits to keep and 0.0 when the request is within the limit (it
-    is then counted), else the hits unchanged but for expired ones and the
-    seconds until the oldest of them leaves the window.
-    """
-    kept = [t for t in hits if t > now - per_seconds]
-    if len(kept) >= rate:
-        return kept, kept[0] + per_seconds - now
-    return [*kept, now], 0.0
 
 
 class Cooldown:

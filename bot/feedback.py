@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import messages
-from bot.answers import Quote
+from bot.answers import Quote, shown_quotes
 from bot.errors import ConfigError
-from bot.render import shown_quotes
 from bot.storage import Rated
 
 SEPARATOR = " "  # between the quotes of one context

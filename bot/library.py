@@ -28,6 +28,7 @@ from bot.errors import CollectionError
 from bot.routing import Collection, CollectionConfig, CollectionServices
 from index import store
 from index.documents import ACCEPTED, SUFFIXES, Document, find_files, load_document
+from index.durable import fsync_dir
 from index.errors import CorpusError
 
 MAX_NAME_CHARS = 80  # of a stored file name's stem
@@ -121,7 +122,7 @@ class Library:
             previous = _read_old(path)
             try:
                 os.replace(temporary, path)
-                _fsync_dir(folder)
+                fsync_dir(folder)
                 self._reindex(target)
             except BaseException:
                 _restore(path, previous)
@@ -148,7 +149,7 @@ class Library:
                 raise CollectionError(
                     messages.REMOVE_FAILED.format(name=doc_id, reason=exc.strerror or exc)
                 ) from None
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             self._reindex(target)
         self._refresh(target.name)
         return Removed(collection=target.name, document=doc_id, title=title)
@@ -207,12 +208,10 @@ class Library:
         return next((s.title for s in self._sources(target) if s.document == doc_id), doc_id)
 
     def _reindex(self, target: Collection) -> None:
-        from bot.app import build, has_documents
+        from index.build import build, build_or_unpublish
 
-        if has_documents(target.settings):
-            build(target.settings, embedder_factory=self.embedder_factory)
-        else:
-            store.unpublish(target.index_dir)
+        spec = target.settings.index_spec()
+        build_or_unpublish(spec, lambda: build(spec, embedder_factory=self.embedder_factory))
 
     def _refresh(self, name: str) -> None:
         if self.services is not None and name in self.services.services:
@@ -253,12 +252,3 @@ def _restore(path: Path, previous: bytes | None) -> None:
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

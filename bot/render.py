@@ -11,7 +11,7 @@ import re
 from urllib.parse import urldefrag
 
 from bot import messages
-from bot.answers import Answer, Quote, SourceInfo
+from bot.answers import Answer, Quote, SourceInfo, shown_quotes
 
 ELLIPSIS = "…"
 # What json.dumps(ensure_ascii=False) leaves raw but a terminal acts on or hides: DEL and
@@ -99,11 +99,6 @@ def declined(answer: Answer) -> tuple[str, str]:
     if answer.declined_below is None:
         return messages.NOT_FOUND, messages.CLOSEST_HEADER
     return messages.BELOW_BAR.format(bar=answer.declined_below), messages.BELOW_BAR_HEADER
-
-
-def shown_quotes(answer: Answer) -> tuple[Quote, ...]:
-    """The quotes a front end displays: the answer, or the closest matches."""
-    return answer.closest if answer.abstained else answer.quotes
 
 
 def plain_text(answer: Answer) -> str:

@@ -1,10 +1,24 @@
-"""What the fitted models share: the weighted logistic regression (abstention,
-confidence, how sure a marked phrase is), a monotone calibration map and an Adam
-step. Small enough to read, no dependency beyond numpy."""
+"""What the fitted models share: the logistic function, the weighted logistic
+regression (abstention, confidence, how sure a marked phrase is), a monotone
+calibration map and an Adam step. Small enough to read, no dependency beyond numpy."""
 
 from __future__ import annotations
 
+import math
+from typing import overload
+
 import numpy as np
+
+
+@overload
+def sigmoid(z: float) -> float: ...
+@overload
+def sigmoid(z: np.ndarray) -> np.ndarray: ...
+def sigmoid(z: float | np.ndarray) -> float | np.ndarray:
+    """The logistic function, ``z`` clipped to ±50 so that ``exp`` never overflows."""
+    if isinstance(z, np.ndarray):
+        return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def fit_logistic(

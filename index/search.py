@@ -4,7 +4,7 @@ Candidates are the union of the best sentences by embedding similarity and by
 BM25. Each gets a handful of features (similarities of the sentence and of its
 neighbourhood, keyword overlap, whether it holds the kind of thing the question
 asks for: a year, a number, a name). A linear model, fitted on the SQuAD tuning
-split by ``bench/tune.py`` and stored in ``ranker.json``, turns them into a
+split by ``quotebot tune`` (``quality/tune.py``) and stored in ``ranker.json``, turns them into a
 score; a logistic model on the best candidate's features gives the probability
 that the corpus answers the question at all.
 """
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from index import vectors as vector_index
+from index.logistic import sigmoid
 from index.query import search_text
 from index.reader import Reader, default_reader
 from index.spelling import Speller
@@ -233,7 +234,7 @@ class Ranker:
     def answerable(self, abstain_features: np.ndarray) -> tuple[float, float]:
         """The logit and probability that the corpus answers, from the abstention features."""
         z = float(abstain_features @ self.abstain_weights + self.abstain_bias)
-        return z, _sigmoid(z)
+        return z, sigmoid(z)
 
     def confidence(
         self, abstain_features: np.ndarray, answerable_logit: float, sentences: int
@@ -241,7 +242,7 @@ class Ranker:
         """P(the first quote holds the answer), in a corpus of ``sentences`` sentences."""
         x = confidence_features(abstain_features, answerable_logit, sentences)
         return self.calibrated(
-            _sigmoid(float(x @ self.confidence_weights + self.confidence_bias)), sentences
+            sigmoid(float(x @ self.confidence_weights + self.confidence_bias)), sentences
         )
 
     def calibrated(self, probability: float, sentences: int) -> float:
@@ -281,10 +282,6 @@ def confidence_features(
 ) -> np.ndarray:
     size = math.log1p(sentences)
     return np.concatenate([abstain_features, [answerable_logit, answerable_logit * size]])
-
-
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 @lru_cache(maxsize=1)

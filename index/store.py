@@ -47,6 +47,7 @@ import numpy as np
 
 from index import vectors as vector_index
 from index.documents import READING, Block, Document, Progress, Section
+from index.durable import fsync_dir, fsync_file, fsync_tree
 from index.errors import IndexUnavailableError, IndexWriteError, ModelError
 from index.passages import Sentence, split_document
 from index.structure import Structure, headings, unit_text
@@ -453,7 +454,7 @@ def unpublish(folder: Path) -> bool:
             return False
         except OSError as exc:
             raise _write_error(folder, exc) from exc
-        _fsync_dir(folder)
+        fsync_dir(folder)
     return True
 
 
@@ -520,22 +521,22 @@ def _write_generation(
         )
         step(6)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         step(7)
         live = folder / name
         os.rename(tmp, live)
         made = live
-        _fsync_dir(folder)
+        fsync_dir(folder)
         pointer = folder / f".{CURRENT}.{name}"
         pointer.write_text(name + "\n")
-        _fsync_file(pointer)
+        fsync_file(pointer)
         current = folder / CURRENT
         if current.is_dir() and not current.is_symlink():
             # A folder cannot be replaced by a file: move the damaged one aside (cleaned below).
             os.rename(current, folder / f".tmp-{CURRENT}-{secrets.token_hex(3)}")
         os.replace(pointer, current)  # the moment the new index goes live
         made = None
-        _fsync_dir(folder)
+        fsync_dir(folder)
         step(8)
     except BaseException:
         if made is not None:
@@ -655,28 +656,6 @@ def _remove_generation(folder: Path, gen: Path) -> None:
     finally:
         if fd is not None:
             os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        _fsync_file(path)
-    except OSError:  # some filesystems refuse fsync on directories
-        pass
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _, files in os.walk(root):
-        for f in files:
-            _fsync_file(Path(dirpath) / f)
-        _fsync_dir(Path(dirpath))
 
 
 # --------------------------------------------------------------------------- reading

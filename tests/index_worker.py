@@ -16,8 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes import FakeEmbedder  # noqa: E402
 
-from bot.app import build, build_service  # noqa: E402
+from bot.app import build_service  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from index.build import build  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> int:
         return FakeEmbedder()
 
     if command == "build":
-        built = build(settings, notice=notice, embedder_factory=fake)
+        built = build(settings.index_spec(), notice=notice, embedder_factory=fake)
         print(json.dumps({"documents": len(built.documents), "generation": built.folder.name}))
     else:
         service = build_service(settings, notice=notice, embedder_factory=fake)

@@ -10,7 +10,8 @@ from fakes import FakeEmbedder
 
 from bot.cli import main
 from bot.errors import CorpusError
-from bot.evaluate import evaluate, load_squad, ranking_metrics
+from quality.evaluate import evaluate, ranking_metrics
+from quality.squad import load_squad
 
 
 def test_ranking_metrics_count_hits_by_substring():
@@ -186,7 +187,7 @@ def test_evaluate_documents_scores_quotes_per_kind(tmp_path):
     from fakes import fake_factory
 
     from bot.config import Settings
-    from bot.evaluate_docs import evaluate_documents, format_table
+    from quality.documents import evaluate_documents, format_table
 
     corpus, questions = _team_corpus(tmp_path)
     settings = Settings(corpus=corpus, index_dir=tmp_path / "unused", model=FakeEmbedder.name)
@@ -216,7 +217,7 @@ def test_evaluate_documents_scores_quotes_per_kind(tmp_path):
 
 
 def test_evaluate_documents_counts_unanswerable_questions_answered(tmp_path):
-    from bot.evaluate_docs import DocQuestion, Scored, figures
+    from quality.documents import DocQuestion, Scored, figures
 
     unanswerable = DocQuestion("what about parking?", None, kind="faq")
     answerable = DocQuestion("where is the office?", "Harbour Street", kind="faq")

@@ -12,9 +12,10 @@ from fakes import FakeEmbedder
 
 from bot.answers import Answer, Quote
 from bot.cli import main
-from bot.evaluate import evaluate, load_squad
 from bot.feedback import export_squad, stats, stats_table
 from bot.storage import Store, open_store
+from quality.evaluate import evaluate
+from quality.squad import load_squad
 
 # Monday 2026-11-16 12:00 UTC (ISO week 47), then the next week.
 WEEK_47 = dt.datetime(2026, 11, 16, 12, tzinfo=dt.UTC).timestamp()

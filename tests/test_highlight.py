@@ -17,9 +17,10 @@ from bot.adapters.terminal import print_answer
 from bot.answers import Answer, Quote
 from bot.service import QuoteService
 from bot.storage import decode_answer, encode_answer, open_store
-from index.highlight import Highlighter, best_f1, default_highlighter, token_f1
+from index.highlight import Highlighter, default_highlighter, token_f1
 from index.search import Searcher
 from index.store import build_index
+from quality.highlight import best_f1
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,7 @@ def test_failed_save_leaves_previous_index_live(tmp_path, seed_documents, monkey
     def boom(root):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "_fsync_tree", boom)
+    monkeypatch.setattr(store, "fsync_tree", boom)
     with pytest.raises(KeyboardInterrupt):
         store.save_index(store.build_index(other, FakeEmbedder()), tmp_path)
     assert (tmp_path / store.CURRENT).read_text() == before

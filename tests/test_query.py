@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
-from bot.evaluate import Asked, calibration, calibration_error, chat_noise
 from bot.service import QuoteService
 from index.documents import Document
 from index.logistic import fit_monotone
@@ -16,6 +15,8 @@ from index.query import search_text
 from index.search import Searcher, refers_back
 from index.spelling import Speller
 from index.store import build_index
+from quality.evaluate import Asked, calibration, calibration_error
+from quality.squad import chat_noise
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,12 @@ from fakes import FakeEmbedder
 from fakes import fake_factory as fake
 from test_slack_http import metric
 
-from bot.app import build, build_ops, build_service, live_service
+from bot.app import build_ops, build_service, live_service
 from bot.config import Settings
 from bot.http_server import ops_server
 from bot.service import QuoteService
 from index import store
+from index.build import build
 from index.search import Searcher
 
 PANDA = "What is the zoo's new panda named?"
@@ -29,7 +30,7 @@ PANDA = "What is the zoo's new panda named?"
 @pytest.fixture
 def settings(fake_settings: Settings) -> Settings:
     settings = replace(fake_settings, reload_seconds=0.2)
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     return settings
 
 
@@ -66,7 +67,8 @@ def test_a_running_service_answers_from_a_new_build_within_seconds(settings):
         old = service.index.folder
         assert not shows_panda(service)
         add_panda(settings)
-        build(settings, embedder_factory=fake)  # as `quotebot index` beside the bot does
+        # as `quotebot index` beside the bot does
+        build(settings.index_spec(), embedder_factory=fake)
         wait_for(lambda: shows_panda(service), timeout=10)
         assert service.index.folder != old
         assert [s.document for s in service.sources()] == ["denver-ordinance.md", "zoo.txt"]
@@ -83,7 +85,7 @@ def test_a_generation_that_fails_to_load_is_logged_once_and_the_old_one_keeps_an
         settings, build_service(settings, embedder_factory=fake), embedder_factory=fake
     )
     add_panda(settings)
-    broken = build(settings, embedder_factory=fake).folder
+    broken = build(settings.index_spec(), embedder_factory=fake).folder
     assert broken is not None
     (broken / "documents.json").write_text("{not json")
     caplog.set_level(logging.WARNING, logger="bot.reload")
@@ -99,7 +101,7 @@ def test_a_generation_that_fails_to_load_is_logged_once_and_the_old_one_keeps_an
     assert service.check() is False
     assert '"dangerous"' in first_quote(service)
 
-    build(settings, rebuild=True, embedder_factory=fake)
+    build(settings.index_spec(), rebuild=True, embedder_factory=fake)
     assert service.check() is True
     assert shows_panda(service)
 
@@ -131,17 +133,17 @@ def test_a_question_in_flight_finishes_on_the_generation_it_started_on(settings)
     assert gated.entered.wait(10)
 
     add_panda(settings)
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     assert service.check() is True
     assert shows_panda(service)  # new questions: the new generation
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     assert old is not None and old.is_dir()  # still read by the question in flight
 
     gated.gate.set()
     asking.join(10)
     [answer] = answers
     assert all(q.document == "denver-ordinance.md" for q in answer.quotes + answer.closest)
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     assert not old.exists()
 
 
@@ -168,7 +170,7 @@ def test_healthz_and_metrics_report_the_generation_a_running_bot_switched_to(
             old = generation()
             assert metric(get("/metrics"), "quotebot_index_documents") == 1
             add_panda(settings)
-            build(settings, embedder_factory=fake)
+            build(settings.index_spec(), embedder_factory=fake)
             wait_for(lambda: generation() != old, timeout=10)
             assert generation() == store.current_generation(settings.index_dir)
             assert metric(get("/metrics"), "quotebot_index_documents") == 2

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from fakes import fake_factory as fake
 
-from bot.app import build, build_service
+from bot.app import build_service
 from bot.cli import main
 from bot.config import Settings
 from index import store
+from index.build import build
 from index.errors import IndexWriteError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,14 +84,15 @@ def test_concurrent_builds_and_first_questions_always_leave_an_index_that_answer
         assert len(service.sources()) == n + 2
         service.index.release()
 
-    build(settings, embedder_factory=fake)  # nobody reads the older generations any more
+    # nobody reads the older generations any more
+    build(settings.index_spec(), embedder_factory=fake)
     names = sorted(p.name for p in settings.index_dir.iterdir())
     assert names == [".lock", "CURRENT", *generations(settings.index_dir)]
     assert len(generations(settings.index_dir)) == 1
 
 
 def test_a_second_build_waits_for_the_first_with_one_notice_then_reuses_it(settings):
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     add_animal(settings, 0)
     with store.writer_lock(settings.index_dir):
         proc = worker(settings, "build")
@@ -98,7 +100,8 @@ def test_a_second_build_waits_for_the_first_with_one_notice_then_reuses_it(setti
         assert "waiting for it to finish" in line and str(settings.index_dir) in line
         time.sleep(0.5)
         assert proc.poll() is None, "the second build did not wait"
-        build(settings, embedder_factory=fake)  # re-entrant: the holder can still build
+        # re-entrant: the holder can still build
+        build(settings.index_spec(), embedder_factory=fake)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "waiting" not in err  # told once
@@ -118,32 +121,32 @@ def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
 
 
 def test_a_generation_being_read_is_kept_until_its_reader_lets_go(settings):
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     reader = store.load_index(settings.index_dir, model=settings.model)
     first = reader.folder
     assert first is not None
 
     add_animal(settings, 0)
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     assert first.is_dir(), "a build deleted a generation that is still being read"
     assert reader.sentence_text(0)
 
     reader.release()
     add_animal(settings, 1)
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     assert not first.exists()
     assert len(generations(settings.index_dir)) == 1
 
 
 def test_stray_temporary_folders_and_pointers_are_cleaned(settings):
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     folder = settings.index_dir
     (folder / ".tmp-gen-20250101T000000-abcdef").mkdir()
     (folder / ".tmp-gen-20250101T000000-abcdef" / "vectors.npy").write_bytes(b"half")
     (folder / ".CURRENT.gen-20250101T000000-abcdef").write_text("gen-20250101T000000-abcdef\n")
     (folder / "gen-20240101T000000-000000").mkdir()  # by an older quotebot: no readers file
 
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
 
     assert sorted(p.name for p in folder.iterdir()) == [".lock", "CURRENT", *generations(folder)]
     assert len(generations(folder)) == 1
@@ -182,7 +185,7 @@ DAMAGE = {
 
 @pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
 def test_whatever_current_holds_ask_says_one_line_and_rebuild_repairs_it(settings, damage, capsys):
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     damage(settings.index_dir / store.CURRENT)
     flags = ["--corpus", str(settings.corpus), "--index-dir", str(settings.index_dir)]
     flags += ["--model", settings.model]
@@ -191,7 +194,7 @@ def test_whatever_current_holds_ask_says_one_line_and_rebuild_repairs_it(setting
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "quotebot index --rebuild" in err, err
 
-    build(settings, rebuild=True, embedder_factory=fake)
+    build(settings.index_spec(), rebuild=True, embedder_factory=fake)
     answer = build_service(settings, embedder_factory=fake).ask("What did ICE call the ordinance?")
     assert '"dangerous"' in first_quote(answer)
     names = sorted(p.name for p in settings.index_dir.iterdir())
@@ -205,7 +208,7 @@ def test_whatever_current_holds_ask_says_one_line_and_rebuild_repairs_it(setting
     ("code", "said"), [(errno.ENOSPC, "the disk is full"), (errno.EACCES, "permission denied")]
 )
 def test_a_failed_write_is_one_line_and_the_previous_index_stays(settings, monkeypatch, code, said):
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     before = (settings.index_dir / store.CURRENT).read_text()
     question = add_animal(settings, 0)
     real_save = store.np.save
@@ -217,7 +220,7 @@ def test_a_failed_write_is_one_line_and_the_previous_index_stays(settings, monke
 
     monkeypatch.setattr(store.np, "save", failing_save)
     with pytest.raises(IndexWriteError) as failed:
-        build(settings, embedder_factory=fake)
+        build(settings.index_spec(), embedder_factory=fake)
     message = str(failed.value)
     assert said in message and "previous index" in message and "\n" not in message
 
@@ -239,7 +242,7 @@ def test_the_file_size_setting_reaches_the_build(settings):
     small = Settings(**{**settings.__dict__, "max_file_mb": 1.0})
     warnings: list[str] = []
 
-    index = build(small, warn=warnings.append, embedder_factory=fake)
+    index = build(small.index_spec(), warn=warnings.append, embedder_factory=fake)
 
     assert [d.doc_id for d in index.documents] == ["denver-ordinance.md"]
     assert (
@@ -248,7 +251,7 @@ def test_the_file_size_setting_reaches_the_build(settings):
 
 
 def test_a_serving_process_cleans_up_but_never_under_a_running_build(settings):
-    build(settings, embedder_factory=fake)
+    build(settings.index_spec(), embedder_factory=fake)
     in_progress = settings.index_dir / ".tmp-gen-20250101T000000-abcdef"
 
     with store.writer_lock(settings.index_dir):

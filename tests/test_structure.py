@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, fake_factory
 
-from bot.app import build, build_service
+from bot.app import build_service
 from bot.config import Settings
 from index import store
+from index.build import build
 from index.documents import Document, load_document
 from index.passages import split_document
 
@@ -231,7 +232,7 @@ def test_an_index_in_the_previous_format_is_rebuilt_not_refused(
     fake_settings: Settings,
 ) -> None:
     (fake_settings.corpus / "guide.md").write_text("## Where\n\nGlass goes in the green bin.\n")
-    build(fake_settings, embedder_factory=fake_factory)
+    build(fake_settings.index_spec(), embedder_factory=fake_factory)
     generation = fake_settings.index_dir / (fake_settings.index_dir / "CURRENT").read_text().strip()
     manifest = json.loads((generation / "manifest.json").read_text())
     manifest["format_version"] = store.FORMAT_VERSION - 1

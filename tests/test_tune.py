@@ -8,9 +8,9 @@ import numpy as np
 from fakes import FakeEmbedder
 
 from bot.cli import main
-from bot.tune import fit_abstention
 from index.search import Ranker, Searcher
 from index.store import CorpusIndex
+from quality.tune import fit_abstention
 
 
 def pool(unanswerable_centre: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -129,8 +129,8 @@ def test_the_ranker_learns_what_two_features_say_only_together() -> None:
     Its file keeps those units: loaded again, it ranks the same."""
     from types import SimpleNamespace
 
-    from bot.tune import fit_ranker
     from index.search import FEATURES
+    from quality.tune import fit_ranker
 
     def questions(n: int, seed: int) -> list[SimpleNamespace]:
         rng = np.random.default_rng(seed)

@@ -29,7 +29,8 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from bot import messages
 from bot.errors import StorageError
-from bot.storage import Policy, redact
+from bot.storage.factory import redact
+from bot.storage.records import Policy
 from bot.storage.sql import SQLStore
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot import messages
-from bot.answers import Answer
-from bot.cooldown import slide
+from bot.answers import Answer, shown_quotes
 from bot.errors import StorageError
-from bot.render import shown_quotes
-from bot.storage import (
+from bot.storage.base import Store
+from bot.storage.codec import decode_answer, encode_answer
+from bot.storage.records import (
     DEFAULT_COLLECTION,
     DOWN,
     EVENT_TTL_SECONDS,
@@ -30,10 +30,7 @@ from bot.storage import (
     Policy,
     Purged,
     Rated,
-    Store,
     Vote,
-    decode_answer,
-    encode_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -382,3 +379,18 @@ class SQLStore(Store):
             log.debug("Purging expired rows failed; trying again later.")
         except Exception:
             log.warning("Purging expired rows failed; trying again later.", exc_info=True)
+
+
+def slide(
+    hits: Sequence[float], now: float, rate: int, per_seconds: float
+) -> tuple[list[float], float]:
+    """One request at ``now`` against the earlier ``hits`` (oldest first).
+
+    Returns the hits to keep and 0.0 when the request is within the limit (it
+    is then counted), else the hits unchanged but for expired ones and the
+    seconds until the oldest of them leaves the window.
+    """
+    kept = [t for t in hits if t > now - per_seconds]
+    if len(kept) >= rate:
+        return kept, kept[0] + per_seconds - now
+    return [*kept, now], 0.0

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot import messages
 from bot.errors import StorageError
-from bot.storage import Policy
+from bot.storage.records import Policy
 from bot.storage.sql import SQLStore
 
 log = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from index.documents import (
     PROSE,
     ROW,
     Block,
+    CorpusError,
     Document,
     Span,
     _collapse,
@@ -103,13 +104,21 @@ _MARK = "data-quotebot-n"  # numbers the page's elements while readability reads
 _TITLE_PARTS = re.compile(r"\s+[|\u2013\u2014\u00b7:-]\s+")
 
 
-def load(path: Path, doc_id: str) -> Document:
+def _parse(path: Path, raw: str) -> Any:
     from bs4 import BeautifulSoup
+    from bs4.exceptions import ParserRejectedMarkup
 
+    try:
+        return BeautifulSoup(raw, "html.parser")
+    except ParserRejectedMarkup:  # e.g. a broken "<![" declaration the parser cannot skip
+        raise CorpusError(f"{path}: not readable as HTML.") from None
+
+
+def load(path: Path, doc_id: str) -> Document:
     data = _read_bytes(path)
     declared = _CHARSET.search(data[:4096])
     raw = _decode(path, data, declared.group(1).decode("ascii") if declared else None)
-    soup = BeautifulSoup(raw, "html.parser")
+    soup = _parse(path, raw)
 
     page_title = _collapse(soup.title.get_text()) if soup.title else ""
     h1 = soup.find("h1")
@@ -161,6 +170,7 @@ def _main_content(soup: Any) -> list[Any]:
     lists among them, so the chosen elements are read from ``soup`` itself, whole.
     """
     from bs4 import BeautifulSoup
+    from bs4.exceptions import ParserRejectedMarkup
 
     whole = len(_collapse(soup.get_text()))
     if not whole:
@@ -180,7 +190,11 @@ def _main_content(soup: Any) -> list[Any]:
             del tag[_MARK]
     chosen = []
     marked: dict[str, Any] = {_MARK: True}
-    for tag in BeautifulSoup(summary, "html.parser").find_all(None, marked):
+    try:
+        summary_soup = BeautifulSoup(summary, "html.parser")
+    except ParserRejectedMarkup:
+        return [soup]
+    for tag in summary_soup.find_all(None, marked):
         number = str(tag[_MARK])
         if tag.find_parent(None, marked) is None and number.isdigit() and int(number) < len(tags):
             chosen.append(int(number))

@@ -206,14 +206,17 @@ def evaluate_documents(
     is built in a temporary folder and removed. Returns the report and the
     scored questions.
     """
-    from bot.app import build, service_for
+    from bot.app import service_for
+    from index.build import build
 
     questions = load_questions(questions_path, split)
     if not Path(settings.corpus).is_dir():
         raise CorpusError(f"The corpus folder {settings.corpus} does not exist.")
     with index_folder(index_dir) as folder:
         local = replace(settings, index_dir=folder)
-        index = build(local, warn=warn, notice=notice, embedder_factory=embedder_factory)
+        index = build(
+            local.index_spec(), warn=warn, notice=notice, embedder_factory=embedder_factory
+        )
         service = service_for(index, local, embedder_factory)
         try:
             scored = [ask(service, q) for q in questions]

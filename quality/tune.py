@@ -38,18 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.evaluate import (
-    OFF_ARTICLE_PER_ARTICLE,
-    SquadArticle,
-    calibration_error,
-    chat_noise,
-    hit_rank,
-    load_squad,
-    load_squad_v2,
-    off_article_questions,
-    paragraph_groups,
-)
-from index.logistic import adam_step, fit_logistic, fit_monotone
+from index.logistic import adam_step, fit_logistic, fit_monotone, sigmoid
 from index.search import (
     ABSTAIN_FEATURES,
     CONFIDENCE_FEATURES,
@@ -62,6 +51,15 @@ from index.search import (
     default_ranker,
 )
 from index.store import build_index
+from quality.evaluate import OFF_ARTICLE_PER_ARTICLE, calibration_error, hit_rank
+from quality.squad import (
+    SquadArticle,
+    chat_noise,
+    load_squad,
+    load_squad_v2,
+    off_article_questions,
+    paragraph_groups,
+)
 
 SMALL_CORPUS_PARAGRAPHS = 12
 SMALL_GROUP_STEP = 2  # every other three-paragraph stretch of each article
@@ -287,7 +285,7 @@ def fit_abstention(
         weight = abstain_weights(kinds, share)
         use = weight > 0
         aw, ab = fit_logistic(x[use], inside[use], weight[use])
-        p = _sigmoid(x @ aw + ab)
+        p = sigmoid(x @ aw + ab)
         threshold = float(np.quantile(p[original], 1 - answer_rate))
         answered = p >= threshold
         row = {
@@ -328,10 +326,6 @@ def _unseen_by_reader(a: Asked, unseen: tuple[int, int] | None) -> bool:
 def _share(answered: np.ndarray, mask: np.ndarray) -> float:
     """The share of the questions in ``mask`` that are answered."""
     return float(answered[mask].mean()) if mask.any() else 0.0
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
 
 
 @dataclass
@@ -448,7 +442,7 @@ def tune(
     )[pool]
     cy = np.array(right, dtype=float)[pool]
     cw, cb = fit_logistic(cx, cy, np.ones(len(cy)))
-    raw = _sigmoid(cx @ cw + cb)
+    raw = sigmoid(cx @ cw + cb)
     # The logistic is calibrated over the whole pool, but not on whole articles and
     # short stretches apart (their errors cancel in the mix): a monotone map for each.
     pool_sizes = np.array(sizes)[pool]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,21 @@ class Steps:
             print(f"step {step + 1}/{self.steps} loss {self.running:.4f} {took:.0f}s")
 
 
+def encode_pairs(
+    tokenizer: Any, chunk: Sequence[Sequence[Any]], max_length: int, **options: Any
+) -> Any:
+    """A batch of (question, passage, …) rows as padded tensors, each passage cut to fit."""
+    return tokenizer(
+        [c[0] for c in chunk],
+        [c[1] for c in chunk],
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+        **options,
+    )
+
+
 def export(tokenizer: Any, model: Any, out: Path, outputs: dict[str, dict[int, str]]) -> None:
     """``model.onnx`` (fused, 8-bit weights) and ``tokenizer.json`` in ``out``.
 
@@ -67,7 +83,7 @@ def export(tokenizer: Any, model: Any, out: Path, outputs: dict[str, dict[int, s
     """
     import torch
 
-    from bench.fuse import fuse_and_quantize
+    from quality.fuse import fuse_and_quantize
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

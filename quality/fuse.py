@@ -1,6 +1,6 @@
 """Rewrite a shipped 8-bit model with onnxruntime's fused BERT operators.
 
-    python -m bench.fuse index/reader index/phrase
+    python -m quality.fuse index/reader index/phrase
 
 The sentence and phrase readers were exported unfused: each layer's attention
 was a dozen small operators around four 8-bit matrix products. Fused, a layer's
@@ -8,7 +8,7 @@ attention is one ``QAttention`` and its layer norms and GELU one operator each,
 which reads a question–sentence pair in less time on two cores. The weights the
 training left are kept: the 8-bit graph is turned back into a float graph with
 exactly the values the 8-bit weights stand for, fused, and quantised again the
-way ``bench/finetune.py`` quantises (which now fuses too, so a model trained
+way ``quality/finetune.py`` quantises (which now fuses too, so a model trained
 again comes out fused). The query, key and value thirds of each fused weight
 keep a scale of their own, so scores move only by float rounding (about 0.02 of
 a logit on the shipped reader).

@@ -20,7 +20,14 @@ from bot.service import QuoteService
 from index.embedder import BUNDLED_MODEL
 from index.search import Searcher, default_ranker
 from index.store import build_index
-from quality.evaluate import Asked, ask_one, embedders, low_overlap_quarter, summary, word_overlap
+from quality.evaluate import (
+    EvaluatedQuestion,
+    ask_one,
+    embedders,
+    low_overlap_quarter,
+    summary,
+    word_overlap,
+)
 from quality.squad import article_arg, load_squad, squad_arg
 
 
@@ -34,7 +41,7 @@ def main() -> None:
     a, b = args.articles
 
     ranker = default_ranker()
-    asked: dict[int, list[Asked]] = {d: [] for d in args.read}
+    asked: dict[int, list[EvaluatedQuestion]] = {d: [] for d in args.read}
     with embedders(BUNDLED_MODEL, args.cache) as (builder, asker):
         for article in load_squad(args.squad)[a:b]:
             index = build_index([article.document()], builder)

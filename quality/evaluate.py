@@ -113,7 +113,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 @dataclass(frozen=True)
-class Asked:
+class EvaluatedQuestion:
     """One question put to the bot during an evaluation, and how it went."""
 
     group: str  # answerable, off_article, unanswerable, chat_noise, one_paragraph, ...
@@ -145,7 +145,7 @@ def word_overlap(question: str, context: str, answers: Sequence[str]) -> float:
     return best
 
 
-def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> Asked:
+def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> EvaluatedQuestion:
     """Ask ``service`` one question and score what it shows."""
     t0 = time.perf_counter()
     answer, result = service.explain(question)
@@ -154,7 +154,7 @@ def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> 
     texts = [q.text for q in shown]
     mark = shown[0].highlight if shown else None
     phrase = shown[0].text[mark[0] - shown[0].start : mark[1] - shown[0].start] if mark else ""
-    return Asked(
+    return EvaluatedQuestion(
         group=group,
         answered=not answer.abstained,
         confidence=answer.confidence,
@@ -168,7 +168,7 @@ def ask_one(service: Any, question: str, answers: Sequence[str], group: str) -> 
     )
 
 
-def summary(asked: Sequence[Asked]) -> dict[str, Any]:
+def summary(asked: Sequence[EvaluatedQuestion]) -> dict[str, Any]:
     """hit@1, hit@3, MRR, median first quote and answer rate of ``asked``."""
     n = max(1, len(asked))
     firsts = [a.first_chars for a in asked if a.first_chars]
@@ -207,7 +207,7 @@ def calibration_error(
     return float(ece), table
 
 
-def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
+def calibration(asked: Sequence[EvaluatedQuestion], bins: int = 10) -> dict[str, Any]:
     """Expected calibration error of ``confidence`` as P(first quote holds the answer).
 
     Also the risk-coverage curve: answering only above each confidence level,
@@ -240,10 +240,10 @@ def calibration(asked: Sequence[Asked], bins: int = 10) -> dict[str, Any]:
     }
 
 
-def highlight_metrics(asked: Sequence[Asked]) -> dict[str, Any]:
+def highlight_metrics(asked: Sequence[EvaluatedQuestion]) -> dict[str, Any]:
     """Precision and coverage of the marked answer phrase, overall and on short-fact questions."""
 
-    def figures(group: Sequence[Asked]) -> dict[str, Any]:
+    def figures(group: Sequence[EvaluatedQuestion]) -> dict[str, Any]:
         marked = [a for a in group if a.marked]
         first_right = [a for a in group if a.rank == 1]
         covered = [a for a in first_right if a.marked]
@@ -317,7 +317,7 @@ def evaluate(
             index, Searcher(index, query_embedder, ranker), min_confidence=min_confidence
         )
 
-    asked: list[Asked] = []
+    asked: list[EvaluatedQuestion] = []
     for i, article in enumerate(chosen):
         if progress:
             progress(f"article {articles[0] + i}: {article.title}")
@@ -351,17 +351,17 @@ def evaluate(
     return metrics
 
 
-def low_overlap_quarter(asked: Sequence[Asked]) -> dict[str, Any]:
+def low_overlap_quarter(asked: Sequence[EvaluatedQuestion]) -> dict[str, Any]:
     """:func:`summary` of the quarter of ``asked`` sharing the fewest words with their answer."""
     cut = float(np.percentile([a.overlap for a in asked], 25))
     low = [a for a in asked if a.overlap <= cut]
     return {**summary(low), "max_overlap": round(cut, 4)}
 
 
-def report(asked: Sequence[Asked], articles: tuple[int, int]) -> dict[str, Any]:
+def report(asked: Sequence[EvaluatedQuestion], articles: tuple[int, int]) -> dict[str, Any]:
     """The evaluation figures from the questions asked."""
 
-    def of(*groups: str) -> list[Asked]:
+    def of(*groups: str) -> list[EvaluatedQuestion]:
         return [a for a in asked if a.group in groups]
 
     original = of("answerable")

@@ -72,7 +72,7 @@ RANKER_UNITS = 16  # the ranker's tanh units (0: linear)
 
 
 @dataclass
-class Asked:
+class TuningQuestion:
     """One tuning question on one corpus, with what the fitting needs."""
 
     kind: str  # answerable, noisy, off_article, unanswerable
@@ -94,7 +94,7 @@ def collect(
     query_embedder: Any = None,
     v2_path: Path | str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> list[Asked]:
+) -> list[TuningQuestion]:
     """Every tuning question with its corpus and its prepared question's embedding.
 
     ``query_embedder``: what embeds the questions (the bot's 8-bit export, so the
@@ -107,7 +107,7 @@ def collect(
     chosen = load_squad(path)[articles[0] : articles[1]]
     v2 = load_squad_v2(v2_path) if v2_path else {}
     rng = random.Random(NOISE_SEED)
-    out: list[Asked] = []
+    out: list[TuningQuestion] = []
     for i, article in enumerate(chosen):
         if progress:
             progress(f"article {articles[0] + i}: {article.title}")
@@ -131,7 +131,7 @@ def collect(
             prepared = [searcher.prepare(text).text for _, text, _ in batch]
             vectors = asker.encode(prepared)
             for (kind, text, answers), v in zip(batch, vectors, strict=True):
-                out.append(Asked(kind, text, answers, service, v, whole, articles[0] + i))
+                out.append(TuningQuestion(kind, text, answers, service, v, whole, articles[0] + i))
     return out
 
 
@@ -144,7 +144,7 @@ def _excerpt(article: SquadArticle, paragraphs: int) -> SquadArticle:
     )
 
 
-def candidate_labels(asked: Sequence[Asked]) -> None:
+def candidate_labels(asked: Sequence[TuningQuestion]) -> None:
     """Fill in each answerable question's candidate features and gold labels."""
     for a in asked:
         if a.answers:
@@ -161,7 +161,7 @@ def candidate_labels(asked: Sequence[Asked]) -> None:
 
 
 def fit_ranker(
-    samples: Sequence[Asked],
+    samples: Sequence[TuningQuestion],
     units: int = RANKER_UNITS,
     l2: float = 1e-3,
     steps: int = 600,
@@ -221,7 +221,7 @@ def fit_ranker(
     )
 
 
-def top1(samples: Sequence[Asked], ranker: Ranker) -> float:
+def top1(samples: Sequence[TuningQuestion], ranker: Ranker) -> float:
     scored = [
         (s.features, s.labels) for s in samples if s.labels is not None and s.features is not None
     ]
@@ -229,7 +229,7 @@ def top1(samples: Sequence[Asked], ranker: Ranker) -> float:
 
 
 def fit_reader_weight(
-    samples: Sequence[Asked], ranker: Ranker
+    samples: Sequence[TuningQuestion], ranker: Ranker
 ) -> tuple[float, float, float, float | None]:
     """The weight of the reader's logit among the best candidates that maximises top-1.
 
@@ -318,7 +318,7 @@ def abstain_weights(kinds: np.ndarray, share: float) -> np.ndarray:
     return np.array([shares.get(k, 0.0) / present.get(k, 1) for k in kinds])
 
 
-def _unseen_by_reader(a: Asked, unseen: tuple[int, int] | None) -> bool:
+def _unseen_by_reader(a: TuningQuestion, unseen: tuple[int, int] | None) -> bool:
     """Whether ``a``'s article is among those the reader was not trained on (all, if unknown)."""
     return unseen is None or unseen[0] <= a.article < unseen[1]
 
@@ -333,7 +333,7 @@ class Ranking:
     """The tuning questions answered by the fitted ranker and reader: what the
     abstention model and the confidence are then fitted on."""
 
-    asked: list[Asked]
+    asked: list[TuningQuestion]
     ranker: Ranker  # the ranker with its reader's weight; no abstention yet
     x: np.ndarray  # each question's abstention features
     right: list[bool]  # whether the first quote shown holds a gold answer

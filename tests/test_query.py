@@ -15,7 +15,7 @@ from index.query import search_text
 from index.search import Searcher, refers_back
 from index.spelling import Speller
 from index.store import build_index
-from quality.evaluate import Asked, calibration, calibration_error
+from quality.evaluate import EvaluatedQuestion, calibration, calibration_error
 from quality.squad import chat_noise
 
 
@@ -111,9 +111,9 @@ def test_chat_noise_is_seeded_and_keeps_the_question_recognisable():
 
 
 def test_calibration_error_is_zero_for_honest_confidence_and_large_for_overconfidence():
-    honest = [Asked("answerable", True, 0.75, 1 if i % 4 else None) for i in range(100)]
+    honest = [EvaluatedQuestion("answerable", True, 0.75, 1 if i % 4 else None) for i in range(100)]
     assert calibration(honest)["ece"] == pytest.approx(0.0)
-    boastful = [Asked("unanswerable", True, 0.99, None) for _ in range(100)]
+    boastful = [EvaluatedQuestion("unanswerable", True, 0.99, None) for _ in range(100)]
     result = calibration(boastful)
     assert result["ece"] == pytest.approx(0.99)
     everyone = result["risk_coverage"][-1]

@@ -288,7 +288,9 @@ class _Page:
         if not any(cells):
             return
         group = self.table_group[-1] if self.table_group else None
-        self._paragraph(CELL_SEPARATOR.join(cells), HEADER if self.row_header else ROW, group)
+        # An empty last cell would leave the separator's space at the paragraph's end.
+        row = CELL_SEPARATOR.join(cells).strip()
+        self._paragraph(row, HEADER if self.row_header else ROW, group)
 
     # ------------------------------------------------------------------ walking
 

@@ -196,6 +196,11 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if logging.getLogger().level > logging.DEBUG:
+        # waitress warns "Task queue depth is N" for every request that waits for a
+        # thread: in a burst of questions that is one warning per question, for a
+        # queue that is working as meant. -v still shows them.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def _progress(verbose: bool) -> tuple[Any, Progress]:

@@ -487,7 +487,7 @@ class Searcher:
         scores = base
         staged = None
         if structure is not None:
-            staged = structure.features(headings, candidates, base, added, vector)
+            staged = structure.features(headings, candidates, base, added, vector, q_stems)
             scores = structure.score(staged)
         order = np.argsort(-scores)
         read = np.zeros(0)

@@ -27,7 +27,7 @@ from index.query import search_text
 from index.reader import Reader, default_reader
 from index.spelling import Speller
 from index.store import CorpusIndex
-from index.structure import Structure
+from index.structure import Structure, trail_text
 from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
@@ -562,7 +562,7 @@ class Searcher:
         cannot become the first quote. Most questions are settled by one or two reads.
         """
         weight, bound = self.ranker.reader_weight, self.ranker.reader_bound
-        texts = [self.index.texts[int(candidates[i])] for i in best]
+        texts = [self._reader_text(int(candidates[i])) for i in best]
         if bound is None:
             return reader.score(question, texts)
         logits: list[float] = []
@@ -574,6 +574,15 @@ class Searcher:
             logits.append(logit)
             lead = max(lead, float(scores[i]) + weight * logit)
         return np.asarray(logits, dtype=np.float64)
+
+    def _reader_text(self, row: int) -> str:
+        """A unit as the reader reads it: after its heading trail, as it is embedded."""
+        text = self.index.texts[row]
+        if self.structure is None:
+            return text
+        d, p = int(self.index.sentences[row, 0]), int(self.index.sentences[row, 1])
+        trail = trail_text(self.index.documents[d], p)
+        return f"{trail}\n{text}" if trail else text
 
     def _features(
         self,

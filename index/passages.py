@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,12 +51,32 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and (
-            e - s < MIN_SENTENCE_CHARS or merged[-1][1] - merged[-1][0] < MIN_SENTENCE_CHARS
+            e - s < MIN_SENTENCE_CHARS
+            or merged[-1][1] - merged[-1][0] < MIN_SENTENCE_CHARS
+            or _wrapped(text, merged[-1], (s, e))
         ):
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
     return merged
+
+
+# A sentence ends with one of these, perhaps inside closing quotes or brackets.
+_FINAL = re.compile(r"[.!?:;…][\"'”’)\]]*$")
+# pysbd ends a sentence at every line break; a hard-wrapped line (PDF, plain text) goes on.
+WRAPPED_LIMIT = 400
+
+
+def _wrapped(text: str, before: tuple[int, int], after: tuple[int, int]) -> bool:
+    """Whether ``after`` continues ``before`` across a hard line wrap, not a new sentence."""
+    gap = text[before[1] : after[0]]
+    return (
+        gap.count("\n") == 1
+        and not gap.strip()
+        and not _FINAL.search(text[before[0] : before[1]])
+        and text[after[0]].isalnum()
+        and after[1] - before[0] <= WRAPPED_LIMIT
+    )
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

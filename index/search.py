@@ -28,7 +28,7 @@ from index.query import search_text
 from index.reader import Reader, default_reader
 from index.spelling import Speller
 from index.store import CorpusIndex
-from index.structure import Structure
+from index.structure import Structure, heading_text
 from index.text import STOPWORDS, stems, words
 
 CANDIDATES = 40  # from each retriever
@@ -484,7 +484,7 @@ class Searcher:
         scores = base
         staged = None
         if structure is not None:
-            staged = structure.features(headings, candidates, base, added, vector)
+            staged = structure.features(headings, candidates, base, added, vector, q_stems)
             scores = structure.score(staged)
         order = np.argsort(-scores)
         read = np.zeros(0)
@@ -559,7 +559,7 @@ class Searcher:
         cannot become the first quote. Most questions are settled by one or two reads.
         """
         weight, bound = self.ranker.reader_weight, self.ranker.reader_bound
-        texts = [self.index.texts[int(candidates[i])] for i in best]
+        texts = [self._reader_text(int(candidates[i])) for i in best]
         if bound is None:
             return reader.score(question, texts)
         logits: list[float] = []
@@ -571,6 +571,28 @@ class Searcher:
             logits.append(logit)
             lead = max(lead, float(scores[i]) + weight * logit)
         return np.asarray(logits, dtype=np.float64)
+
+    def _reader_text(self, row: int) -> str:
+        """A unit as the reader reads it: after the heading it sits under, if any.
+
+        A FAQ heading split over a stem ("How do I…" › "Set up my computer?") is
+        read whole, as it is embedded.
+
+        The innermost heading only ("Timeouts", "How do I stop formulae from being
+        updated?"): it says what the unit answers; the headings above it are mostly
+        the page's and section's names, which the reader (trained on sentences
+        alone) takes as noise. Measured against the whole trail and none on the
+        structured set's fit and test splits.
+        """
+        text = self.index.texts[row]
+        if self.structure is None:
+            return text
+        d, p = int(self.index.sentences[row, 0]), int(self.index.sentences[row, 1])
+        doc = self.index.documents[d]
+        section = doc.block(p).section
+        while section is not None and not doc.sections[section].title.strip():
+            section = doc.sections[section].parent
+        return f"{heading_text(doc, section)}\n{text}" if section is not None else text
 
     def _features(
         self,

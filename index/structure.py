@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from index.documents import CODE, HEADER, ITEM, ROW, Document
+from index.text import stems
 
 STRUCTURE_FILE = Path(__file__).with_name("structure.json")
 TRAIL_SEPARATOR = " › "
@@ -55,6 +56,7 @@ FEATURES = (
     "code",
     "section",  # similarity to the section as a whole (its heading and units, averaged)
     "section_best",  # 1 when the unit's section is the corpus's best-matching as a whole
+    "name",  # the question names the unit's document ("requests", "leave"), not every one
 )
 
 
@@ -95,6 +97,25 @@ def heading_text(doc: Document, section: int) -> str:
 
 
 _STEM = re.compile(r"(?:\.\.\.|…|:)$")
+
+
+def name_stems(doc: Document) -> frozenset[str]:
+    """The content words of a document's file name and title, stemmed."""
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", doc.doc_id.rsplit("/", 1)[-1])
+    return frozenset(stems(re.sub(r"[-_.]+", " ", name)) + stems(doc.title))
+
+
+def distinctive_names(documents: Sequence[Document]) -> list[frozenset[str]]:
+    """Per document, the words of its name that some other document's name lacks.
+
+    With one document (or names that all share their words) nothing is distinctive:
+    naming the document then says nothing about which passage to quote.
+    """
+    names = [name_stems(doc) for doc in documents]
+    if len(names) < 2:
+        return [frozenset() for _ in names]
+    everywhere = frozenset.intersection(*names)
+    return [n - everywhere for n in names]
 
 
 def headings(documents: Sequence[Document]) -> tuple[np.ndarray, list[str]]:
@@ -139,7 +160,9 @@ class Weights:
 
 # Before a fit: the main score, plus the heading and entry evidence.
 DEFAULT_WEIGHTS = Weights(
-    np.array([1.0, 1.0, 0.5, 2.0, 0.5, 2.0, 0.2, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5], dtype=np.float64)
+    np.array(
+        [1.0, 1.0, 0.5, 2.0, 0.5, 2.0, 0.2, 0.0, 0.0, 0.0, 0.0, 1.0, 0.5, 0.0], dtype=np.float64
+    )
 )
 
 
@@ -163,6 +186,9 @@ class Structure:
     weights: Weights = field(default_factory=default_weights)
     # float32 (m, dim): each section's heading and own units' vectors, averaged.
     centroids: np.ndarray | None = None
+    # int64 (n,): each unit's document; per document, the distinctive words of its name.
+    document: np.ndarray | None = None
+    names: list[frozenset[str]] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -227,6 +253,8 @@ class Structure:
             kinds,
             weights or default_weights(),
             centroids,
+            sentences[:, 0].astype(np.int64),
+            distinctive_names(documents),
         )
 
     def entries(self, similarity: np.ndarray) -> np.ndarray:
@@ -247,10 +275,12 @@ class Structure:
         base: np.ndarray,
         added: np.ndarray,
         vector: np.ndarray | None = None,
+        question_stems: Sequence[str] = (),
     ) -> np.ndarray:
         """(len(candidates), len(FEATURES)) for the second stage; ``similarity`` per heading.
 
-        ``vector``: the question's, for its similarity to each section as a whole.
+        ``vector``: the question's, for its similarity to each section as a whole;
+        ``question_stems``: its keywords, looked for in the documents' names.
         """
         whole = (
             self.centroids @ vector
@@ -264,6 +294,11 @@ class Structure:
         out = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
         out[:, 0] = base
         out[:, 7] = added
+        if question_stems and self.document is not None and self.names:
+            asked = set(question_stems)
+            named = np.array([bool(asked & n) for n in self.names], dtype=np.float64)
+            if named.any() and not named.all():
+                out[:, 13] = named[self.document[candidates]]
         for i, row in enumerate(candidates):
             h = int(self.own[int(row)])
             out[i, 8:11] = self.kinds[int(row)]

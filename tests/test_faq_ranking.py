@@ -226,3 +226,31 @@ def test_a_sentence_leading_into_code_is_quoted_with_the_code():
     quote = service._quotes([(_row(service, "call its send method"), 1.0)])[0]
     assert quote.text == "To send one, call its send method:\n\nawait channel.send('hello')"
     assert quote.text == doc.text[quote.start : quote.end]
+
+
+def _twin(doc_id: str, title: str, library: str) -> Document:
+    return outline(
+        doc_id,
+        title,
+        [
+            ("h", 1, "Quickstart"),
+            ("h", 2, "Passing parameters in URLs"),
+            ("prose", "To send query string parameters, pass a dictionary as the params argument."),
+            (CODE, f"r = {library}.get('https://example.org/get', params={{'key': 'value'}})"),
+            ("h", 2, "Timeouts"),
+            ("prose", "Pass the timeout argument to stop waiting for a response after some time."),
+        ],
+    )
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("library", ["requests", "httpx"])
+def test_naming_the_library_picks_its_page_among_twin_pages(model, library):
+    docs = [
+        _twin("httpx-quickstart.md", "QuickStart", "httpx"),
+        _twin("requests-quickstart.rst", "Quickstart", "requests"),
+    ]
+    service = _service(docs, model)
+    answer = service.ask(f"with {library}, how do I send query string params?")
+    first = (answer.quotes or answer.closest)[0]
+    assert first.document.startswith(library), (first.document, first.text)

@@ -17,7 +17,7 @@ from fakes import FakeEmbedder
 from index import store
 from index.documents import Document, load_corpus
 from index.errors import IndexUnavailableError
-from index.passages import split_document
+from index.passages import sentence_spans, split_document
 from index.search import Searcher
 
 
@@ -49,6 +49,21 @@ def test_sentences_are_exact_slices_inside_their_paragraph(seed_documents):
         assert p_start <= s.start < s.end <= p_end
         piece = doc.text[s.start : s.end]
         assert piece == piece.strip() and piece
+
+
+def test_a_hard_wrapped_sentence_is_one_unit_but_a_wrapped_list_is_not():
+    # What a PDF page gives: lines wrapped mid-sentence, then bullet lines.
+    text = (
+        "macOS 14 or higher is supported, 10.15 (Catalina) to 13 (Ventura) are\n"
+        "unsupported but may work and older versions will not run it at all.\n"
+        "Requirements:\n"
+        "\u2022 An Apple Silicon CPU or 64-bit Intel CPU (1)\n"
+        "\u2022 The Bourne-again shell for installation"
+    )
+    pieces = [text[a:b] for a, b in sentence_spans(text)]
+    assert pieces[0].startswith("macOS 14") and "at all." in pieces[0]
+    assert "are\nunsupported" in pieces[0]
+    assert any(p.startswith("\u2022 An Apple") and "Bourne" not in p for p in pieces)
 
 
 def test_round_trip_keeps_documents_vectors_and_answers(tmp_path, seed_documents):

@@ -153,7 +153,8 @@ def test_markdown_heading_markup_and_punctuation_make_github_slugs(tmp_path: Pat
         tmp_path,
         "api.md",
         "## What's [new](https://x.org) in **v2.0**?\n\nText.\n\n## FAQ\n\nA.\n\n## FAQ\n\nB.\n\n"
-        "## `quotebot eval` -- options\n\nC.\n",
+        "## `quotebot eval` -- options\n\nC.\n\n"
+        "## Why does `brew upgrade <formula>` upgrade <b>more</b>?\n\nD.\n",
     )
 
     assert [(s.title, s.anchor) for s in doc.sections] == [
@@ -161,6 +162,11 @@ def test_markdown_heading_markup_and_punctuation_make_github_slugs(tmp_path: Pat
         ("FAQ", "faq"),
         ("FAQ", "faq-1"),
         ("quotebot eval -- options", "quotebot-eval----options"),
+        # In a code span <formula> is text, not a tag; outside one a tag is markup.
+        (
+            "Why does brew upgrade <formula> upgrade more?",
+            "why-does-brew-upgrade-formula-upgrade-more",
+        ),
     ]
 
 

@@ -96,15 +96,31 @@ def _unquote(value: str) -> str:
 _INLINE_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|!?\[([^\]]*)\]\[[^\]]*\]")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`+)(?=\S)(.+?)(?<=\S)\1")
 _HTML_TAG = re.compile(r"<[^>\n]+>")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 
 
 def plain_heading(markup: str) -> str:
-    """A heading's text as a reader sees it: links, emphasis, code marks and tags removed."""
-    text = _INLINE_LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), markup)
+    """A heading's text as a reader sees it: links, emphasis, code marks and tags removed.
+
+    Code spans keep their text as written: ``brew install <formula>`` is no tag.
+    """
+    spans: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        spans.append(match.group(2).strip())
+        return f"\0{len(spans) - 1}\0"
+
+    text = _CODE_SPAN.sub(hold, markup)
+    text = _INLINE_LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
     text = _HTML_TAG.sub("", text)
     for _ in range(3):  # nested emphasis: **_word_**
         text = _EMPHASIS.sub(r"\2", text)
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)  # backslash escapes
+    text = re.sub(
+        "\0(\\d+)\0",
+        lambda m: spans[int(m[1])] if int(m[1]) < len(spans) else m[0],
+        text,
+    )
     return " ".join(text.split())
 
 

@@ -32,6 +32,9 @@ class Settings:
 
     corpus: Path = Path("corpus")
     index_dir: Path = Path(".quotebot/index")
+    # One export of the question model shared by every index built from it;
+    # None: $XDG_CACHE_HOME/quotebot/models (~/.cache/...).
+    model_cache: Path | None = None
     # Collections and who may add documents: QUOTEBOT_CONFIG, else quotebot.toml when present.
     config_file: Path | None = None
     # Without that file: who may add and remove documents (see bot.permissions).
@@ -99,6 +102,7 @@ class Settings:
         text_vars = {
             "corpus": "QUOTEBOT_CORPUS",
             "index_dir": "QUOTEBOT_INDEX_DIR",
+            "model_cache": "QUOTEBOT_MODEL_CACHE",
             "config_file": "QUOTEBOT_CONFIG",
             "admins": "QUOTEBOT_ADMINS",
             "model": "QUOTEBOT_MODEL",
@@ -146,7 +150,14 @@ class Settings:
                 get("QUOTEBOT_DISCORD_SHARDS")
             )
         values.update({k: v for k, v in overrides.items() if v is not None})
-        paths = ("corpus", "index_dir", "feedback_db", "config_file", "user_hash_key_file")
+        paths = (
+            "corpus",
+            "index_dir",
+            "model_cache",
+            "feedback_db",
+            "config_file",
+            "user_hash_key_file",
+        )
         for f in fields(cls):
             if f.name in paths and f.name in values:
                 values[f.name] = Path(str(values[f.name])).expanduser()
@@ -227,6 +238,7 @@ class Settings:
             kind=self.index_kind,
             max_file_bytes=self.max_file_bytes,
             recursive=self.corpus_subfolders,
+            model_cache=self.model_cache,
         )
 
     @property

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from index import store
+from index import model_cache, store
 from index.documents import find_files, load_corpus
 from index.errors import ModelError
 from index.store import CorpusIndex, Progress
@@ -37,6 +37,9 @@ class BuildSpec:
     kind: str = "auto"  # one of index.vectors.KINDS
     max_file_bytes: int = 20 * 2**20
     recursive: bool = True  # read the corpus folder's subfolders too
+    # Where exports of the question model are kept for every index (QUOTEBOT_MODEL_CACHE);
+    # None: index.model_cache.default_folder().
+    model_cache: Path | None = None
 
 
 def file_stamps(spec: BuildSpec, paths: list[Path] | None = None) -> dict[str, list[int]]:
@@ -107,10 +110,24 @@ def build(
         index.manifest["files"] = file_stamps(spec, paths)
 
         def export(target: Path) -> None:
-            export_onnx = getattr(embedder.load(), "export_onnx", None)
+            model = embedder.load()
+            export_onnx = getattr(model, "export_onnx", None)
             if export_onnx is None:
                 raise ModelError(f"The model {embedder.name!r} cannot be exported to ONNX.")
-            export_onnx(target)
+            # The folder the model was loaded from; none for a model from a hub's cache,
+            # which is then exported for this index alone.
+            path = getattr(model, "path", None)
+            source = Path(path) if path else None
+            if source is None or not source.is_dir():
+                export_onnx(target)
+                return
+            model_cache.place(
+                target,
+                key=model_cache.model_key(model.name, source),
+                export=export_onnx,
+                folder=spec.model_cache or model_cache.default_folder(),
+                renew=rebuild,  # a rebuild renews the shared export too
+            )
 
         store.save_index(
             index,

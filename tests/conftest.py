@@ -36,6 +36,20 @@ def private_config_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The user's cache folder (where the question model's export is kept), for the run.
+
+    In the environment, like the configuration folder: the real ~/.cache is never
+    touched, and one export made in the run is shared by the run's later builds.
+    """
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        patch.delenv("QUOTEBOT_MODEL_CACHE", raising=False)
+        yield folder
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -558,3 +558,23 @@ def test_two_index_commands_at_once_both_succeed_and_leave_an_index_that_answers
 
     answer = json.loads(run(["ask", "--json", "How did the council vote?"], env).stdout)
     assert "10-0 vote" in answer["quotes"][0]["text"]
+
+
+def test_a_second_index_copies_the_exported_question_model(built, tmp_path):
+    """The question model is exported once per model: another index built from the same
+    model copies the cached export, and a fresh process answers from that copy."""
+    from index.embedder import BUNDLED_MODEL, resolve_model
+    from index.model_cache import default_folder, model_key
+
+    entry = default_folder() / model_key(BUNDLED_MODEL, Path(resolve_model(BUNDLED_MODEL)))
+    exported = (entry / "model.onnx").stat().st_mtime_ns
+    env = {**built, "QUOTEBOT_INDEX_DIR": str(tmp_path / "index")}
+    result = run(["index"], env)
+    assert result.returncode == 0, result.stderr
+    assert "queries via onnx" in result.stdout
+    (generation,) = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]
+    # A copy of the cached file (copies keep its time), not a new export.
+    assert (generation / "model" / "model.onnx").stat().st_mtime_ns == exported
+    assert (entry / "model.onnx").stat().st_mtime_ns == exported
+    answer = json.loads(run(["ask", "--json", "What did ICE call the ordinance?"], env).stdout)
+    assert answer["abstained"] is False and answer["quotes"]

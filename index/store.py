@@ -207,7 +207,12 @@ def build_index(
             parts.append(None)
             todo.extend(unit_text(doc, s.paragraph, s.start, s.end) for s in split)
 
-    total = len(todo)
+    # Boilerplate repeated across pages (a footer, a notice) is embedded once: the
+    # same text gives the same vector, scattered back to every unit that holds it.
+    first: dict[str, int] = {}
+    slots = np.array([first.setdefault(t, len(first)) for t in todo], dtype=np.int64)
+    unique = list(first)
+    total = len(unique)
     done = 0
 
     def step(n: int) -> None:
@@ -218,7 +223,11 @@ def build_index(
 
     if progress:
         progress(EMBEDDING, 0, total)
-    fresh = embedder.encode(todo, progress=step) if todo else np.zeros((0, embedder.dim))
+    fresh = (
+        np.asarray(embedder.encode(unique, progress=step))[slots]
+        if todo
+        else np.zeros((0, embedder.dim))
+    )
     pieces, cursor = [], 0
     for doc, part in zip(documents, parts, strict=True):
         if part is None:

@@ -214,6 +214,7 @@ def _progress(verbose: bool) -> tuple[Any, Progress]:
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
+        _rate_column(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
@@ -226,6 +227,19 @@ def _progress(verbose: bool) -> tuple[Any, Progress]:
         bar.update(tasks[stage], completed=done, total=total)
 
     return bar, update
+
+
+def _rate_column() -> Any:
+    """Items per second of a stage, once rich has measured it (how long a big build will take)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+    return RateColumn()
 
 
 class _LogProgress:

@@ -578,3 +578,20 @@ def test_a_second_index_copies_the_exported_question_model(built, tmp_path):
     assert (entry / "model.onnx").stat().st_mtime_ns == exported
     answer = json.loads(run(["ask", "--json", "What did ICE call the ordinance?"], env).stdout)
     assert answer["abstained"] is False and answer["quotes"]
+
+
+def test_the_embedding_bar_shows_the_rate_and_the_time_left():
+    """A big build's bar says how many sentences it embeds per second and how long is left."""
+    from rich.progress import Progress, TimeRemainingColumn
+
+    from bot.cli import _rate_column
+
+    clock = [0.0]
+    bar = Progress(get_time=lambda: clock[0])
+    task = bar.add_task("Embedding sentences", total=1000)
+    assert str(_rate_column().render(bar.tasks[0])) == ""  # nothing measured yet
+    for done in (100, 200, 300):
+        clock[0] += 1.0
+        bar.update(task, completed=done)
+    assert str(_rate_column().render(bar.tasks[0])) == "100/s"
+    assert str(TimeRemainingColumn().render(bar.tasks[0])) == "0:00:07"

@@ -75,6 +75,16 @@ ADMIN_URL = os.environ.get("QUOTEBOT_TEST_DATABASE_URL", "").strip() or (
 )
 
 
+def bare_environment() -> dict[str, str]:
+    """This process's environment without quotebot's, Discord's and Slack's settings and
+    without proxies, for a ``quotebot`` process that must see only what it is given."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -324,11 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         shutil.copytree(ROOT / "corpus", home / "corpus")
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
-        }
+        base = bare_environment()
         base.update(
             QUOTEBOT_CORPUS=str(home / "corpus"),
             QUOTEBOT_INDEX_DIR=str(home / "index"),

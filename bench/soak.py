@@ -47,7 +47,16 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from bench.machine import machine
 from bench.questions import DENVER_QUESTIONS
-from bench.replicas import ADMIN_URL, FORM, QUESTIONS, QUOTEBOT, ROOT, Replica, percentile
+from bench.replicas import (
+    ADMIN_URL,
+    FORM,
+    QUESTIONS,
+    QUOTEBOT,
+    ROOT,
+    Replica,
+    bare_environment,
+    percentile,
+)
 from bot import messages
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -464,11 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     try:
         shutil.copytree(ROOT / "corpus", home / "corpus")
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
-        }
+        env = bare_environment()
         env.update(
             QUOTEBOT_CORPUS=str(home / "corpus"),
             QUOTEBOT_INDEX_DIR=str(home / "index"),

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from index.text import stems
+
+
+def bare_environment() -> dict[str, str]:
+    """This process's environment without quotebot's, Discord's and Slack's settings and
+    without proxies, for a ``quotebot`` process that must see only what it is given."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
+    }
 
 
 class FakeEmbedder:

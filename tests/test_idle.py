@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from fake_discord import FakeDiscord
 from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from fakes import bare_environment
 from test_slack import serve
 
 from bot.config import Settings
@@ -93,11 +94,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """An environment whose index `quotebot index` built with the real model."""
     home = tmp_path_factory.mktemp("idle")
     shutil.copytree(ROOT / "corpus", home / "corpus")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
-    }
+    env = bare_environment()
     env.update(
         QUOTEBOT_CORPUS=str(home / "corpus"),
         QUOTEBOT_INDEX_DIR=str(home / "index"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import subprocess
 import threading
@@ -33,6 +32,7 @@ from fake_slack import (
     mention_event,
     signed_post,
 )
+from fakes import bare_environment
 from tcp_proxy import TCPProxy
 from test_slack import serve
 
@@ -315,11 +315,7 @@ def test_quotebot_run_started_before_its_database_answers_within_seconds_of_it(
 
     with TCPProxy() as proxy, FakeSlack() as fake:
         shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
-        }
+        env = bare_environment()
         env.update(
             QUOTEBOT_CORPUS=str(tmp_path / "corpus"),
             QUOTEBOT_INDEX_DIR=str(tmp_path / "index"),

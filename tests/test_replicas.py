@@ -9,7 +9,6 @@ shared by the tests here; one test restarts replica A.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -33,6 +32,7 @@ from fake_slack import (
     signed_post,
     slash_command,
 )
+from fakes import bare_environment
 
 from bot import messages
 from bot.adapters.slack_blocks import ACTION_SHARE, ACTION_VOTE_UP
@@ -131,11 +131,7 @@ def replicas(
 ) -> Iterator[tuple[Replica, Replica]]:
     home = tmp_path_factory.mktemp("replicas")
     shutil.copytree(ROOT / "corpus", home / "corpus")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("QUOTEBOT_", "DISCORD_", "SLACK_")) and "proxy" not in k.lower()
-    }
+    env = bare_environment()
     env.update(
         QUOTEBOT_CORPUS=str(home / "corpus"),
         QUOTEBOT_INDEX_DIR=str(home / "index"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from makedocs import make_pdf
 
 from index.documents import READING, SUFFIXES, Document, load_corpus, load_document
 from index.errors import CorpusError
@@ -29,51 +30,6 @@ def paragraph_texts(doc: Document) -> list[str]:
         texts.append(piece)
         previous_end = end
     return texts
-
-
-def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A minimal valid PDF: one Helvetica text line per string, one list per page.
-
-    A line holding a single space comes out of text extraction as a blank line.
-    """
-    objects: list[bytes] = [b"", b""]  # catalog and page tree, filled in below
-    font = len(objects) + 1
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    kids = []
-    for lines in pages:
-        ops = [b"BT /F1 12 Tf 14 TL 72 720 Td"]
-        for line in lines:
-            escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            ops.append(b"(" + escaped.encode("latin-1") + b") Tj T*")
-        ops.append(b"ET")
-        stream = b"\n".join(ops)
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font, len(objects))
-        )
-        kids.append(len(objects))
-    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids),
-        len(kids),
-    )
-    info = b""
-    if title is not None:
-        objects.append(b"<< /Title (%s) >>" % title.encode("latin-1"))
-        info = b" /Info %d 0 R" % len(objects)
-    trailer = b"<< /Size %d /Root 1 0 R%s" % (len(objects) + 1, info)
-
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n%s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref)
-    return bytes(out)
 
 
 # --------------------------------------------------------------------------- seed article

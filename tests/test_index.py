@@ -220,25 +220,13 @@ def test_a_build_reports_splitting_by_paragraph_and_embedding_by_sentence(seed_d
     assert embedding[0] == (store.EMBEDDING, 0, len(index)) and embedding[-1][1] == len(index)
 
 
-class RecordingEmbedder(FakeEmbedder):
-    """The fake embedder, remembering every text it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def encode(self, texts, *, progress=None):  # type: ignore[no-untyped-def]
-        self.texts.extend(texts)
-        return super().encode(texts, progress=progress)
-
-
 def test_a_sentence_repeated_across_documents_is_embedded_once(tmp_path):
     footer = "Questions about this policy go to the people team."
     docs = [
         _doc(f"page{i}.txt", f"Page {i} covers topic number {i} in depth.\n\n{footer}")
         for i in range(3)
     ]
-    embedder = RecordingEmbedder()
+    embedder = CountingEmbedder()
     index = store.build_index(docs, embedder)
     assert embedder.texts.count(footer) == 1
     rows = [r for r in range(len(index)) if index.sentence_text(r) == footer]
